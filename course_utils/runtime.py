@@ -1,0 +1,106 @@
+"""Where the notebooks run: seed, device, and the ``fast`` / ``full`` profile.
+
+One switch chooses how big the experiments are. ``fast`` (CPU, small crops, few epochs,
+one thread) is what CI and the stored notebook outputs use; ``full`` (GPU, real crop
+sizes, more epochs) is for a learner with a CUDA or MPS device. The default is ``full``
+on such a device and ``fast`` otherwise; ``COURSE_PROFILE=fast|full`` overrides it.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import torch
+
+PROFILES = ("fast", "full")
+FAST_THREADS = 1  # CPU results are bit-identical run to run only at a fixed thread count
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def set_seed(seed: int = 0) -> None:
+    """Seed Python, NumPy and PyTorch (all devices) so a notebook re-runs identically."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def device() -> torch.device:
+    """The best device available: CUDA, then Apple MPS, then the CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def profile() -> str:
+    """The active profile: ``$COURSE_PROFILE`` if set, else ``full`` on a GPU, ``fast`` on a CPU."""
+    name = os.environ.get("COURSE_PROFILE", "").strip().lower()
+    if not name:
+        return "full" if device().type != "cpu" else "fast"
+    if name not in PROFILES:
+        raise ValueError(f"COURSE_PROFILE={name!r}: expected one of {', '.join(PROFILES)}")
+    return name
+
+
+def choose(fast, full):
+    """Return ``fast`` or ``full`` according to the active profile.
+
+    Notebooks write their settings once, side by side, e.g.
+    ``cfg = choose(fast=dict(epochs=3, crop=96), full=dict(epochs=30, crop=320))``.
+    """
+    return fast if profile() == "fast" else full
+
+
+def setup(seed: int = 0, verbose: bool = True) -> torch.device:
+    """Prepare a notebook: seed everything, fix threads in the fast profile, report versions.
+
+    Returns the device to use. In the ``fast`` profile the device is always the CPU and
+    PyTorch uses ``FAST_THREADS`` threads, so the stored outputs are reproducible.
+    """
+    set_seed(seed)
+    if profile() == "fast":
+        torch.set_num_threads(FAST_THREADS)
+        dev = torch.device("cpu")
+    else:
+        dev = device()
+    if verbose:
+        print(report(dev))
+    return dev
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def report(dev: torch.device | None = None) -> str:
+    """A short text: Python and package versions, device, profile and thread count."""
+    dev = dev or device()
+    lines = [f"python       {platform.python_version()}"]
+    for pkg in ("torch", "torchvision", "numpy", "matplotlib", "d2l"):
+        lines.append(f"{pkg:<12} {_version(pkg)}")
+    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else dev.type
+    lines += [f"device       {name}", f"profile      {profile()}",
+              f"threads      {torch.get_num_threads()}"]
+    return "\n".join(lines)
+
+
+def relpath(path: str | os.PathLike) -> str:
+    """``path`` relative to the repository root when inside it, for printing in notebooks.
+
+    Stored notebook outputs must not carry absolute paths from the machine they ran on.
+    """
+    p = Path(path).resolve()
+    try:
+        return p.relative_to(REPO_ROOT).as_posix()
+    except ValueError:
+        return str(p)

@@ -1,0 +1,199 @@
+"""A lazy VOC segmentation Dataset and transforms that move image and mask together.
+
+Every transform takes and returns a pair ``(image, label)``: ``image`` a float ``(3, H, W)``
+tensor, ``label`` an int64 ``(H, W)`` tensor. Geometry (crop, flip, resize) is applied to both
+with the *same* random draw; labels are resized with NEAREST (never blended into invalid
+classes) and padded with 255 (void), so padding never counts in the loss or the metrics.
+Randomness comes from ``torch``'s generator, so ``set_seed`` makes it repeatable.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset
+
+from .voc import VOID, find_voc_root, read_example, read_split
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def _pair_size(size) -> tuple[int, int]:
+    return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+
+
+class Compose:
+    """Apply paired transforms in order."""
+
+    def __init__(self, transforms):
+        self.transforms = list(transforms)
+
+    def __call__(self, image, label):
+        for t in self.transforms:
+            image, label = t(image, label)
+        return image, label
+
+    def __repr__(self):
+        return f"Compose({self.transforms})"
+
+
+def pad_to(image, label, size):
+    """Pad on the right/bottom up to ``size`` (H, W): image with 0, label with 255 (void)."""
+    h, w = label.shape[-2:]
+    ph, pw = max(size[0] - h, 0), max(size[1] - w, 0)
+    if ph or pw:
+        image = F.pad(image, (0, pw, 0, ph), value=0.0)
+        label = F.pad(label, (0, pw, 0, ph), value=VOID)
+    return image, label
+
+
+class RandomCrop:
+    """A random ``size`` crop of image and label at the same place.
+
+    Images smaller than the crop are padded first (image 0, label 255), so no image is ever
+    dropped, unlike d2l's ``VOCSegDataset``, which filters them out.
+    """
+
+    def __init__(self, size):
+        self.size = _pair_size(size)
+
+    def __call__(self, image, label):
+        image, label = pad_to(image, label, self.size)
+        h, w = label.shape
+        top = int(torch.randint(0, h - self.size[0] + 1, ()))
+        left = int(torch.randint(0, w - self.size[1] + 1, ()))
+        sl = (slice(top, top + self.size[0]), slice(left, left + self.size[1]))
+        return image[:, sl[0], sl[1]], label[sl]
+
+    def __repr__(self):
+        return f"RandomCrop({self.size})"
+
+
+class CenterCrop(RandomCrop):
+    """The central ``size`` crop (padded with 0 / 255 when the image is smaller)."""
+
+    def __call__(self, image, label):
+        image, label = pad_to(image, label, self.size)
+        h, w = label.shape
+        top, left = (h - self.size[0]) // 2, (w - self.size[1]) // 2
+        return (image[:, top:top + self.size[0], left:left + self.size[1]],
+                label[top:top + self.size[0], left:left + self.size[1]])
+
+    def __repr__(self):
+        return f"CenterCrop({self.size})"
+
+
+class RandomHorizontalFlip:
+    """Mirror image and label together with probability ``p``."""
+
+    def __init__(self, p: float = 0.5):
+        self.p = p
+
+    def __call__(self, image, label):
+        if float(torch.rand(())) < self.p:
+            return image.flip(-1), label.flip(-1)
+        return image, label
+
+    def __repr__(self):
+        return f"RandomHorizontalFlip(p={self.p})"
+
+
+class Resize:
+    """Resize to ``size`` (H, W): bilinear for the image, NEAREST for the label."""
+
+    def __init__(self, size):
+        self.size = _pair_size(size)
+
+    def __call__(self, image, label):
+        image = F.interpolate(image[None], size=self.size, mode="bilinear",
+                              align_corners=False, antialias=True)[0]
+        label = F.interpolate(label[None, None].float(), size=self.size,
+                              mode="nearest")[0, 0].long()
+        return image, label
+
+    def __repr__(self):
+        return f"Resize({self.size})"
+
+
+class Normalize:
+    """Standardise the image channels (ImageNet statistics by default); the label is untouched."""
+
+    def __init__(self, mean=IMAGENET_MEAN, std=IMAGENET_STD):
+        self.mean = torch.tensor(mean).view(3, 1, 1)
+        self.std = torch.tensor(std).view(3, 1, 1)
+
+    def __call__(self, image, label):
+        return (image - self.mean) / self.std, label
+
+    def __repr__(self):
+        return "Normalize()"
+
+
+def denormalize(image, mean=IMAGENET_MEAN, std=IMAGENET_STD):
+    """Undo :class:`Normalize` for display: back to [0, 1] floats."""
+    m = torch.tensor(mean, device=image.device).view(-1, 1, 1)
+    s = torch.tensor(std, device=image.device).view(-1, 1, 1)
+    return (image * s + m).clamp(0, 1)
+
+
+def train_transform(crop) -> Compose:
+    """The usual training pipeline: random crop (padded), random flip, normalise."""
+    return Compose([RandomCrop(crop), RandomHorizontalFlip(), Normalize()])
+
+
+def eval_transform(crop) -> Compose:
+    """Deterministic evaluation pipeline: centre crop (padded), normalise."""
+    return Compose([CenterCrop(crop), Normalize()])
+
+
+class VOCSegDataset(Dataset):
+    """VOC segmentation pairs, read lazily from disk on each access.
+
+    ``root`` follows :func:`~course_utils.voc.find_voc_root` (``None`` finds real VOC or
+    the mini set). Items are ``(image, label)``: a float ``(3, H, W)`` image in [0, 1]
+    (then whatever ``transform`` does, e.g. normalise) and an int64 ``(H, W)`` label with
+    values 0-20 and 255 for void. Nothing is preloaded, so construction is instant and
+    memory stays flat however large the split.
+    """
+
+    def __init__(self, root: str | os.PathLike | None = None, split: str = "train",
+                 transform=None, max_items: int | None = None):
+        self.root = find_voc_root(root)
+        self.split = split
+        self.ids = read_split(self.root, split)[:max_items]
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, i: int):
+        image, label = read_example(self.root, self.ids[i])
+        image = image.float() / 255.0
+        if self.transform is not None:
+            image, label = self.transform(image, label)
+        return image, label
+
+    def __repr__(self):
+        return (f"VOCSegDataset(split={self.split!r}, n={len(self)}, "
+                f"transform={self.transform!r})")
+
+
+def loaders(crop, batch_size: int, root=None, val_crop=None, num_workers: int = 0,
+            max_train: int | None = None, max_val: int | None = None, seed: int = 0):
+    """Train and val DataLoaders over VOC (or the mini set) with the standard transforms.
+
+    The training order and crops come from a generator seeded with ``seed``, so the fast
+    profile trains identically every run. Memory is pinned when CUDA is available.
+    """
+    from torch.utils.data import DataLoader
+
+    train = VOCSegDataset(root, "train", train_transform(crop), max_items=max_train)
+    val = VOCSegDataset(root, "val", eval_transform(val_crop or crop), max_items=max_val)
+    pin = torch.cuda.is_available()
+    gen = torch.Generator().manual_seed(seed)
+    return (DataLoader(train, batch_size, shuffle=True, drop_last=True, generator=gen,
+                       num_workers=num_workers, pin_memory=pin),
+            DataLoader(val, batch_size, shuffle=False, num_workers=num_workers, pin_memory=pin))

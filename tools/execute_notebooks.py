@@ -1,0 +1,53 @@
+"""Re-execute notebooks in place, top to bottom, in the CPU fast profile (``make notebooks``).
+
+The stored outputs are what nbval compares against in CI, so they must come from the same
+set-up CI uses: a fresh kernel per notebook, ``COURSE_PROFILE=fast``, the notebook's folder
+as working directory. Timing metadata and widget state are not stored (they change every run).
+
+    python tools/execute_notebooks.py                     # every notebook
+    python tools/execute_notebooks.py notebooks/04-fcn.ipynb
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+
+
+def execute(path: Path, timeout: int = 900) -> float:
+    """Execute one notebook in place; return the seconds it took."""
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
+                            store_widget_state=False,
+                            resources={"metadata": {"path": str(path.parent)}})
+    start = time.perf_counter()
+    client.execute()
+    seconds = time.perf_counter() - start
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+    nb.metadata.pop("widgets", None)
+    nbformat.write(nb, path)
+    return seconds
+
+
+def main(argv: list[str]) -> int:
+    os.environ["COURSE_PROFILE"] = "fast"
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    paths = [Path(a) for a in argv] or sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+    for p in paths:
+        print(f"{p.name}: executing ...", flush=True)
+        print(f"{p.name}: done in {execute(p.resolve()):.1f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
