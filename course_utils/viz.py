@@ -1,0 +1,116 @@
+"""Pictures for the notebooks: image grids, colourised masks, overlays, legends.
+
+Everything draws with matplotlib into PNG (the notebooks' inline backend), never SVG, so
+nbval compares only the text around the figures. Images may be ``(3, H, W)`` tensors (uint8
+or float in [0, 1]), ``(H, W, 3)`` arrays, or ``(H, W)`` index masks (colourised with the VOC
+palette; void (255) in VOC's cream colour, so it stands out from every class).
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.patches import Patch
+
+from .voc import NUM_CLASSES, PALETTE, VOC_CLASSES, VOID
+
+
+def to_numpy_image(image) -> np.ndarray:
+    """``(3, H, W)``/``(H, W, 3)`` tensor or array -> ``(H, W, 3)`` array ready for imshow."""
+    if isinstance(image, torch.Tensor):
+        image = image.detach().cpu()
+        if image.ndim == 3 and image.shape[0] in (1, 3):
+            image = image.permute(1, 2, 0)
+        image = image.numpy()
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    return image
+
+
+def colorize(mask) -> np.ndarray:
+    """An ``(H, W)`` index mask as an ``(H, W, 3)`` uint8 RGB image in the VOC palette."""
+    m = mask.detach().cpu().numpy() if isinstance(mask, torch.Tensor) else np.asarray(mask)
+    if m.ndim != 2:
+        raise ValueError(f"colorize: expected an (H, W) index mask, got shape {m.shape}")
+    return PALETTE[m.astype(np.int64).clip(0, 255)]
+
+
+def _as_display(item) -> np.ndarray:
+    """Masks (2-D integer) are colourised; images are shown as they are."""
+    arr = item.detach().cpu() if isinstance(item, torch.Tensor) else item
+    if np.ndim(arr) == 2 and not np.issubdtype(np.asarray(arr).dtype, np.floating):
+        return colorize(arr)
+    return to_numpy_image(arr)
+
+
+def show_images(images, titles=None, ncols: int = 4, scale: float = 2.5, cmap=None):
+    """Show images and/or masks in a grid with optional titles; returns the axes array."""
+    images = list(images)
+    ncols = max(1, min(ncols, len(images)))
+    nrows = (len(images) + ncols - 1) // ncols
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * scale, nrows * scale), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if k < len(images):
+            ax.imshow(_as_display(images[k]), cmap=cmap)
+            if titles is not None and k < len(titles):
+                ax.set_title(titles[k], fontsize=9)
+    fig.tight_layout()
+    return axes
+
+
+def overlay(image, mask, alpha: float = 0.5) -> np.ndarray:
+    """Blend the colourised ``mask`` over ``image``; background and void stay unblended."""
+    img = to_numpy_image(image).astype(np.float32)
+    if img.max() > 1.0:
+        img = img / 255.0
+    m = mask.detach().cpu().numpy() if isinstance(mask, torch.Tensor) else np.asarray(mask)
+    colour = colorize(m).astype(np.float32) / 255.0
+    blend = np.where(((m > 0) & (m != VOID))[..., None], (1 - alpha) * img + alpha * colour, img)
+    return blend.clip(0, 1)
+
+
+def legend_handles(labels) -> list[Patch]:
+    """Coloured patches for the given class indices (void included when present)."""
+    handles = []
+    for c in sorted({int(v) for v in labels}):
+        name = "void" if c == VOID else VOC_CLASSES[c] if c < NUM_CLASSES else str(c)
+        handles.append(Patch(facecolor=PALETTE[c] / 255.0, edgecolor="black", label=f"{c} {name}"))
+    return handles
+
+
+def add_legend(ax, labels, **kwargs) -> None:
+    """A legend of the classes in ``labels`` (e.g. ``mask.unique()``) beside the axes."""
+    opts = dict(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    opts.update(kwargs)
+    ax.legend(handles=legend_handles(labels), **opts)
+
+
+def show_segmentation(images, masks, preds=None, titles=None, scale: float = 2.3):
+    """Rows of image | ground truth | prediction (if given), with a legend of the classes shown.
+
+    ``images`` may be normalised tensors: pass them through ``voc_dataset.denormalize`` first.
+    """
+    cols = 2 if preds is None else 3
+    n = len(images)
+    fig, axes = plt.subplots(n, cols, figsize=(cols * scale + 1.6, n * scale), squeeze=False)
+    heads = ["image", "ground truth", "prediction"]
+    present = set()
+    for i in range(n):
+        row = [to_numpy_image(images[i]), colorize(masks[i])]
+        present |= {int(v) for v in np.unique(np.asarray(masks[i]))}
+        if preds is not None:
+            row.append(colorize(preds[i]))
+            present |= {int(v) for v in np.unique(np.asarray(preds[i]))}
+        for j, (ax, pic) in enumerate(zip(axes[i], row, strict=True)):
+            ax.imshow(pic)
+            ax.axis("off")
+            if i == 0:
+                ax.set_title(heads[j], fontsize=9)
+        if titles is not None:
+            axes[i, 0].set_title(titles[i], fontsize=9)
+    add_legend(axes[0, -1], present)
+    fig.tight_layout()
+    return axes
