@@ -1,0 +1,135 @@
+"""Dataset and paired transforms: lazy reading, aligned geometry, 255 padding, NEAREST labels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from voc_fixtures import make_voc
+
+from course_utils import runtime, voc_dataset
+from course_utils.voc_dataset import (
+    CenterCrop,
+    Compose,
+    Normalize,
+    RandomCrop,
+    RandomHorizontalFlip,
+    Resize,
+    VOCSegDataset,
+)
+
+
+def coord_pair(h=7, w=11):
+    """An image whose channel 0 is the row and channel 1 the column, and a label = row*w+col.
+
+    After any crop/flip, image and label are aligned iff label == row*w + col everywhere.
+    """
+    rows, cols = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+    image = torch.stack([rows, cols, torch.zeros_like(rows)]).float()
+    return image, (rows * w + cols).long(), w
+
+
+def aligned(image, label, w, valid):
+    expect = (image[0] * w + image[1]).long()
+    return torch.equal(expect[valid], label[valid])
+
+
+def test_dataset_reads_lazily(tmp_path, monkeypatch):
+    root = make_voc(tmp_path)
+    calls = []
+    real_read = voc_dataset.read_example
+    monkeypatch.setattr(voc_dataset, "read_example", lambda *a: calls.append(a) or real_read(*a))
+    ds = VOCSegDataset(root, "train")
+    assert calls == [] and len(ds) == 3
+    image, label = ds[1]
+    assert len(calls) == 1
+    assert image.dtype == torch.float32 and image.shape == (3, 50, 30)
+    assert 0.0 <= float(image.min()) and float(image.max()) <= 1.0
+    assert label.dtype == torch.int64 and label.shape == (50, 30)
+    assert set(label.unique().tolist()) == {0, 2, 255}
+
+
+def test_random_crop_keeps_image_and_label_aligned():
+    runtime.set_seed(0)
+    image, label, w = coord_pair()
+    for _ in range(20):
+        ci, cl = RandomCrop((4, 5))(image, label)
+        assert ci.shape == (3, 4, 5) and cl.shape == (4, 5)
+        assert aligned(ci, cl, w, torch.ones_like(cl, dtype=torch.bool))
+
+
+def test_crop_pads_small_images_with_zero_and_void_never_drops_them(tmp_path):
+    root = make_voc(tmp_path, sizes=((10, 12),))
+    ds = VOCSegDataset(root, "train", Compose([RandomCrop(16)]))
+    image, label = ds[0]
+    assert image.shape == (3, 16, 16) and label.shape == (16, 16)
+    assert torch.all(label[10:, :] == 255) and torch.all(label[:, 12:] == 255)
+    assert torch.all(image[:, 10:, :] == 0) and torch.all(image[:, :, 12:] == 0)
+    raw_image, raw_label = VOCSegDataset(root, "train")[0]
+    assert torch.equal(label[:10, :12], raw_label) and torch.equal(image[:, :10, :12], raw_image)
+
+
+def test_center_crop_is_deterministic_and_centered():
+    image, label, w = coord_pair(9, 9)
+    ci, cl = CenterCrop(3)(image, label)
+    assert cl[1, 1] == 4 * 9 + 4  # the centre pixel of a 9x9 grid
+    assert aligned(ci, cl, w, torch.ones_like(cl, dtype=torch.bool))
+
+
+def test_flip_moves_image_and_label_together():
+    image, label, w = coord_pair()
+    runtime.set_seed(0)
+    flips = 0
+    for _ in range(40):
+        fi, fl = RandomHorizontalFlip(0.5)(image, label)
+        flips += int(not torch.equal(fl, label))
+        assert aligned(fi, fl, w, torch.ones_like(fl, dtype=torch.bool))
+    assert 5 < flips < 35  # both outcomes happen
+
+
+def test_resize_uses_nearest_for_labels_so_no_new_classes_appear():
+    label = torch.zeros(20, 20, dtype=torch.long)
+    label[:, 10:] = 15
+    label[5, :] = 255
+    image = torch.rand(3, 20, 20)
+    ri, rl = Resize((13, 7))(image, label)
+    assert ri.shape == (3, 13, 7) and rl.shape == (13, 7) and rl.dtype == torch.int64
+    assert set(rl.unique().tolist()) <= {0, 15, 255}
+    oracle = F.interpolate(label[None, None].float(), size=(13, 7), mode="nearest")[0, 0].long()
+    assert torch.equal(rl, oracle)
+
+
+def test_normalize_and_denormalize_round_trip():
+    image = torch.rand(3, 5, 6)
+    label = torch.zeros(5, 6, dtype=torch.long)
+    ni, nl = Normalize()(image, label)
+    mean = torch.tensor(voc_dataset.IMAGENET_MEAN).view(3, 1, 1)
+    std = torch.tensor(voc_dataset.IMAGENET_STD).view(3, 1, 1)
+    torch.testing.assert_close(ni, (image - mean) / std)
+    torch.testing.assert_close(voc_dataset.denormalize(ni), image)
+    assert nl is label
+
+
+def test_loaders_batch_shapes_and_repeatability(tmp_path):
+    root = make_voc(tmp_path, sizes=((40, 60), (50, 30), (24, 24), (33, 41)))
+    (root / "ImageSets/Segmentation/val.txt").write_text("2099_000002\n2099_000003\n")
+
+    def first_batch():
+        runtime.set_seed(3)
+        train, val = voc_dataset.loaders(16, batch_size=2, root=root)
+        return next(iter(train)), next(iter(val))
+
+    (x1, y1), (vx, vy) = first_batch()
+    (x2, y2), _ = first_batch()
+    assert x1.shape == (2, 3, 16, 16) and y1.shape == (2, 16, 16) and vx.shape == (2, 3, 16, 16)
+    assert torch.equal(x1, x2) and torch.equal(y1, y2)
+
+
+@pytest.mark.parametrize("size", [5, (3, 8)])
+def test_crop_sizes(size):
+    image, label, _ = coord_pair(12, 12)
+    ci, cl = RandomCrop(size)(image, label)
+    expect = (size, size) if isinstance(size, int) else size
+    assert tuple(cl.shape) == tuple(expect) and tuple(ci.shape[1:]) == tuple(expect)
+    assert np.isfinite(ci.numpy()).all()
