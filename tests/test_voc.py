@@ -134,7 +134,8 @@ def test_listed_id_missing_on_disk(tmp_path):
         voc.read_example(root, "2099_000001")
 
 
-@pytest.mark.parametrize("which", ["JPEGImages/2099_000000.jpg", "SegmentationClass/2099_000000.png"])
+@pytest.mark.parametrize("which", ["JPEGImages/2099_000000.jpg",
+                                   "SegmentationClass/2099_000000.png"])
 def test_truncated_or_corrupt_files(tmp_path, which):
     root = make_voc(tmp_path)
     path = root / which
@@ -149,7 +150,8 @@ def test_truncated_or_corrupt_files(tmp_path, which):
 def test_size_mismatch_names_both_files(tmp_path):
     root = make_voc(tmp_path)
     voc.save_mask(np.zeros((10, 10), np.uint8), root / "SegmentationClass" / "2099_000000.png")
-    with pytest.raises(VOCDataError, match=r"2099_000000\.png: mask size \(10, 10\).*2099_000000\.jpg"):
+    msg = r"2099_000000\.png: mask size \(10, 10\).*2099_000000\.jpg"
+    with pytest.raises(VOCDataError, match=msg):
         voc.read_example(root, "2099_000000")
 
 

@@ -1,0 +1,64 @@
+"""runtime: seeds, device order, profile switch, fast-profile threads, relative paths."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from course_utils import runtime
+
+
+def test_set_seed_makes_torch_numpy_and_python_repeat():
+    import random
+
+    import numpy as np
+
+    runtime.set_seed(7)
+    a = (random.random(), np.random.rand(), torch.rand(3))
+    runtime.set_seed(7)
+    b = (random.random(), np.random.rand(), torch.rand(3))
+    assert a[0] == b[0] and a[1] == b[1] and torch.equal(a[2], b[2])
+
+
+def test_device_prefers_cuda_then_mps_then_cpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert runtime.device().type == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert runtime.device().type == "mps"
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert runtime.device().type == "cpu"
+
+
+def test_profile_defaults_by_device_and_env_overrides(monkeypatch):
+    monkeypatch.delenv("COURSE_PROFILE", raising=False)
+    monkeypatch.setattr(runtime, "device", lambda: torch.device("cpu"))
+    assert runtime.profile() == "fast"
+    monkeypatch.setattr(runtime, "device", lambda: torch.device("cuda"))
+    assert runtime.profile() == "full"
+    assert runtime.choose(fast=1, full=2) == 2
+    monkeypatch.setenv("COURSE_PROFILE", "FAST")
+    assert runtime.profile() == "fast" and runtime.choose(fast=1, full=2) == 1
+    monkeypatch.setenv("COURSE_PROFILE", "turbo")
+    with pytest.raises(ValueError, match="COURSE_PROFILE='turbo'"):
+        runtime.profile()
+
+
+def test_setup_in_fast_profile_fixes_threads_and_uses_cpu(monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_PROFILE", "fast")
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        dev = runtime.setup(seed=1)
+        assert dev.type == "cpu"
+        assert torch.get_num_threads() == runtime.FAST_THREADS
+        out = capsys.readouterr().out
+        assert "profile      fast" in out
+        assert f"torch        {torch.__version__.split('+')[0]}" in out
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_relpath_is_relative_inside_the_repo_only(tmp_path):
+    assert runtime.relpath(runtime.REPO_ROOT / "data" / "x") == "data/x"
+    assert runtime.relpath(tmp_path) == str(tmp_path.resolve())

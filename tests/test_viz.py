@@ -1,0 +1,62 @@
+"""viz: colours come from the VOC palette, overlays leave background alone, figures draw."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from course_utils import viz, voc  # noqa: E402
+
+
+def test_colorize_uses_palette_and_shows_void_distinctly():
+    mask = torch.tensor([[0, 1], [15, 255]])
+    rgb = viz.colorize(mask)
+    assert rgb.shape == (2, 2, 3) and rgb.dtype == np.uint8
+    assert tuple(rgb[0, 1]) == voc.VOC_COLORMAP[1]
+    assert tuple(rgb[1, 0]) == voc.VOC_COLORMAP[15]
+    assert tuple(rgb[1, 1]) == voc.VOID_COLOR
+    assert tuple(rgb[1, 1]) not in voc.VOC_COLORMAP
+    with pytest.raises(ValueError, match=r"\(H, W\) index mask"):
+        viz.colorize(torch.zeros(2, 2, 2))
+
+
+def test_overlay_blends_only_object_pixels():
+    image = torch.full((3, 2, 3), 0.5)
+    mask = torch.tensor([[0, 15, 255], [1, 0, 0]])
+    out = viz.overlay(image, mask, alpha=0.5)
+    assert np.allclose(out[0, 0], 0.5) and np.allclose(out[0, 2], 0.5)
+    expect = 0.5 * 0.5 + 0.5 * np.array(voc.VOC_COLORMAP[15]) / 255
+    assert np.allclose(out[0, 1], expect)
+
+
+def test_uint8_images_are_scaled_for_overlay():
+    image = torch.full((3, 2, 2), 255, dtype=torch.uint8)
+    out = viz.overlay(image, torch.zeros(2, 2, dtype=torch.long))
+    assert np.allclose(out, 1.0)
+
+
+def test_legend_names_the_classes_present():
+    fig, ax = plt.subplots()
+    viz.add_legend(ax, torch.tensor([15, 0, 255, 15]))
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == ["0 background", "15 person", "255 void"]
+    plt.close(fig)
+
+
+def test_grids_and_segmentation_rows_draw_what_they_are_given():
+    img = torch.rand(3, 8, 10)
+    mask = torch.zeros(8, 10, dtype=torch.long)
+    axes = viz.show_images([img, mask, img], titles=["a", "b", "c"], ncols=2)
+    assert axes.shape == (2, 2) and axes[0, 1].get_title() == "b"
+    assert not axes[1, 1].images  # the spare cell stays empty
+    np.testing.assert_array_equal(axes[0, 1].images[0].get_array(), viz.colorize(mask))
+    plt.close("all")
+    axes = viz.show_segmentation([img], [mask], [mask])
+    assert axes.shape == (1, 3)
+    plt.close("all")
