@@ -1,0 +1,236 @@
+"""Instance masks: objects, their classes and boxes, and how they relate to class masks.
+
+VOC stores instances in ``SegmentationObject`` palette PNGs: 0 background, 1..N one value
+per object, 255 the void band. The object's *class* is not in that file: it is the value of
+the ``SegmentationClass`` mask under the object. This module pairs the two, checks that they
+agree, and converts in both directions:
+
+* instances -> semantic mask: paint each object's class (merging objects of one class);
+* semantic mask -> instances: connected components of each class. This recovers objects that
+  are separated by background or void, and fails on objects of one class that touch (they
+  become one component) and on objects cut in two by an occluder (they become two).
+
+Boxes are ``(x1, y1, x2, y2)`` as :func:`torchvision.ops.masks_to_boxes` returns them: the
+first and last pixel column/row of the mask, inclusive. :func:`maskrcnn_target` packs a list
+of instances into the target dict that torchvision's Mask R-CNN trains on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy import ndimage
+from torchvision.ops import masks_to_boxes
+
+from .voc import (
+    NUM_CLASSES,
+    VOC_CLASSES,
+    VOID,
+    VOCDataError,
+    mask_path,
+    read_mask,
+    read_object_mask,
+)
+
+
+@dataclass(frozen=True, eq=False)
+class Instance:
+    """One object: its id in the object mask, its class, its pixels, area and box."""
+
+    id: int
+    label: int
+    mask: torch.Tensor  # (H, W) bool
+    area: int
+    box: torch.Tensor  # (4,) float32: x1, y1, x2, y2 (inclusive pixel coordinates)
+
+    @property
+    def class_name(self) -> str:
+        return VOC_CLASSES[self.label]
+
+    def __repr__(self) -> str:
+        box = ", ".join(f"{v:g}" for v in self.box.tolist())
+        return (f"Instance(id={self.id}, label={self.label} {self.class_name!r}, "
+                f"area={self.area}, box=({box}))")
+
+
+def make_instance(instance_id: int, label: int, mask: torch.Tensor) -> Instance:
+    """An :class:`Instance` from a non-empty ``(H, W)`` boolean mask; area and box computed."""
+    mask = torch.as_tensor(mask, dtype=torch.bool)
+    if mask.ndim != 2 or not mask.any():
+        raise ValueError(f"instance {instance_id}: expected a non-empty (H, W) mask, "
+                         f"got shape {tuple(mask.shape)} with {int(mask.sum())} pixels")
+    if not 0 < label < NUM_CLASSES:
+        raise ValueError(f"instance {instance_id}: label {label} is not an object class "
+                         f"(1-{NUM_CLASSES - 1})")
+    box = masks_to_boxes(mask[None])[0]
+    return Instance(int(instance_id), int(label), mask, int(mask.sum()), box)
+
+
+def _as_mask(mask, what: str) -> torch.Tensor:
+    """An ``(H, W)`` int64 tensor from a tensor or array, or a ValueError naming ``what``."""
+    m = torch.as_tensor(np.asarray(mask) if not isinstance(mask, torch.Tensor) else mask)
+    if m.ndim != 2 or m.dtype.is_floating_point or m.dtype == torch.bool:
+        raise ValueError(f"{what}: expected an (H, W) integer mask, got shape {tuple(m.shape)} "
+                         f"and dtype {m.dtype}")
+    return m.long()
+
+
+def instances_from_masks(object_mask, class_mask, source: str | os.PathLike = "<array>"
+                         ) -> list[Instance]:
+    """The objects of one image from its object mask and class mask, ordered by id.
+
+    Each instance is the set of pixels holding its id, minus any void pixel of either mask,
+    so void is never inside an instance. Raises :class:`VOCDataError` naming ``source`` when
+    the masks differ in size, when an object lies on background or on more than one class,
+    or when class pixels of an object class belong to no object.
+    """
+    obj = _as_mask(object_mask, f"{source}: object mask")
+    cls = _as_mask(class_mask, f"{source}: class mask")
+    if obj.shape != cls.shape:
+        raise VOCDataError(f"{source}: object mask size {tuple(obj.shape)} differs from class "
+                           f"mask size {tuple(cls.shape)}")
+    valid = (obj != VOID) & (cls != VOID)
+    uncovered = valid & (obj == 0) & (cls != 0)
+    if uncovered.any():
+        classes = cls[uncovered].unique().tolist()
+        raise VOCDataError(f"{source}: {int(uncovered.sum())} pixels of classes {classes} "
+                           "belong to no object (object mask 0)")
+    instances = []
+    for i in obj[valid].unique().tolist():
+        if i == 0:
+            continue
+        mask = valid & (obj == i)
+        labels = cls[mask].unique().tolist()
+        if len(labels) != 1 or labels[0] == 0:
+            raise VOCDataError(f"{source}: object {i} lies on classes {labels}; an object must "
+                               "lie on exactly one class other than background")
+        instances.append(make_instance(i, labels[0], mask))
+    return instances
+
+
+def read_instances(root: str | os.PathLike, image_id: str) -> list[Instance]:
+    """The objects of ``image_id`` in a VOC folder, from SegmentationObject + SegmentationClass."""
+    obj_path = mask_path(root, image_id, "SegmentationObject")
+    obj = read_object_mask(obj_path)
+    cls = read_mask(mask_path(root, image_id))
+    return instances_from_masks(obj, cls, source=obj_path)
+
+
+def _size(instances: list[Instance], size) -> tuple[int, int]:
+    """The ``(H, W)`` of the instances' masks; ``size`` is required when there are none."""
+    if size is None:
+        if not instances:
+            raise ValueError("no instances: pass size=(H, W)")
+        size = instances[0].mask.shape
+    size = (int(size[0]), int(size[1]))
+    bad = [inst.id for inst in instances if tuple(inst.mask.shape) != size]
+    if bad:
+        raise ValueError(f"instances {bad}: mask size differs from {size}")
+    return size
+
+
+def _paint(instances: list[Instance], values: list[int], size, void) -> torch.Tensor:
+    """An ``(H, W)`` int64 mask: 0, then each instance's value over its pixels, then void."""
+    out = torch.zeros(_size(instances, size), dtype=torch.int64)
+    for inst, v in zip(instances, values, strict=True):
+        out[inst.mask] = v
+    if void is not None:
+        out[torch.as_tensor(void, dtype=torch.bool)] = VOID
+    return out
+
+
+def semantic_from_instances(instances: list[Instance], size=None, void=None) -> torch.Tensor:
+    """Merge instances into a class mask: every object's pixels get its class.
+
+    Objects of one class become one undivided region; the object identities are lost.
+    ``void`` (a boolean ``(H, W)`` mask, e.g. ``class_mask == 255``) is painted 255.
+    """
+    return _paint(instances, [inst.label for inst in instances], size, void)
+
+
+def object_mask_from_instances(instances: list[Instance], size=None, void=None) -> torch.Tensor:
+    """An object mask in VOC's format: 0 background, each instance's id, 255 on ``void``."""
+    return _paint(instances, [inst.id for inst in instances], size, void)
+
+
+def instances_from_semantic(class_mask, connectivity: int = 1, min_area: int = 1
+                            ) -> list[Instance]:
+    """Guess instances from a class mask: each connected region of one class is an object.
+
+    ``connectivity`` 1 joins pixels sharing an edge (4-neighbours), 2 also diagonal ones
+    (8-neighbours); background and void join nothing. Regions smaller than ``min_area``
+    pixels (specks left between void bands) are dropped. Ids are 1..N, class by class.
+    Touching objects of one class come out as one instance: a class mask cannot tell them apart.
+    """
+    if connectivity not in (1, 2):
+        raise ValueError(f"connectivity must be 1 (4-neighbours) or 2 (8-neighbours), "
+                         f"got {connectivity}")
+    cls = _as_mask(class_mask, "class mask")
+    structure = ndimage.generate_binary_structure(2, connectivity)
+    instances = []
+    for c in sorted(set(cls.unique().tolist()) - {0, VOID}):
+        components, n = ndimage.label((cls == c).numpy(), structure=structure)
+        components = torch.from_numpy(components)
+        for k in range(1, n + 1):
+            mask = components == k
+            if int(mask.sum()) >= min_area:
+                instances.append(make_instance(len(instances) + 1, c, mask))
+    return instances
+
+
+def count_by_class(instances: list[Instance]) -> dict[str, int]:
+    """How many instances of each class: ``{class name: count}``, classes in VOC order."""
+    counts = Counter(inst.label for inst in instances)
+    return {VOC_CLASSES[c]: counts[c] for c in sorted(counts)}
+
+
+def touching_pairs(instances: list[Instance], gap: int = 0) -> list[tuple[int, int]]:
+    """Pairs of instance ids ``(a, b)``, ``a < b``, whose masks come within ``gap`` pixels.
+
+    With ``gap=0`` the masks must share an edge (4-neighbours). VOC draws a void band
+    between touching objects, so there two objects "touch" across a gap of its width.
+    """
+    if gap < 0:
+        raise ValueError(f"gap must be >= 0, got {gap}")
+    structure = ndimage.generate_binary_structure(2, 1)
+    pairs = []
+    for k, a in enumerate(instances):
+        grown = ndimage.binary_dilation(a.mask.numpy(), structure, iterations=gap + 1)
+        for b in instances[k + 1:]:
+            if grown[b.mask.numpy()].any():
+                pairs.append(tuple(sorted((a.id, b.id))))
+    return sorted(pairs)
+
+
+def maskrcnn_target(instances: list[Instance], size=None, image_id: int | None = None) -> dict:
+    """The training target of :func:`torchvision.models.detection.maskrcnn_resnet50_fpn`.
+
+    Built as in the PyTorch detection tutorial: ``boxes`` ``(N, 4)`` float32 from the masks,
+    ``labels`` ``(N,)`` int64, ``masks`` ``(N, H, W)`` uint8, ``area`` (mask pixels, as COCO
+    counts it) and ``iscrowd`` (all 0),
+    plus ``image_id`` when given. Mask R-CNN rejects boxes without width or height, so an
+    instance one pixel wide or high raises a ValueError naming it.
+    """
+    h, w = _size(instances, size)
+    flat = [inst.id for inst in instances
+            if inst.box[2] <= inst.box[0] or inst.box[3] <= inst.box[1]]
+    if flat:
+        raise ValueError(f"instances {flat}: box has zero width or height (a 1-pixel line); "
+                         "drop them, e.g. with a minimum area")
+    n = len(instances)
+    target = {
+        "boxes": (torch.stack([inst.box for inst in instances]) if n
+                  else torch.zeros((0, 4))).float(),
+        "labels": torch.tensor([inst.label for inst in instances], dtype=torch.int64),
+        "masks": (torch.stack([inst.mask for inst in instances]) if n
+                  else torch.zeros((0, h, w), dtype=torch.bool)).to(torch.uint8),
+        "area": torch.tensor([inst.area for inst in instances], dtype=torch.float32),
+        "iscrowd": torch.zeros(n, dtype=torch.int64),
+    }
+    if image_id is not None:
+        target["image_id"] = int(image_id)
+    return target
