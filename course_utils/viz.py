@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from matplotlib.patches import Patch
 
+from .metrics import normalize_matrix
 from .voc import NUM_CLASSES, PALETTE, VOC_CLASSES, VOID
 
 
@@ -114,3 +115,72 @@ def show_segmentation(images, masks, preds=None, titles=None, scale: float = 2.3
     add_legend(axes[0, -1], present)
     fig.tight_layout()
     return axes
+
+
+def plot_history(history, ax=None, label: str | None = None):
+    """Training curves from ``train.fit``'s history: loss (left), pixel accuracy and mIoU (right).
+
+    ``ax`` is a pair of axes to draw into (pass the pair again, with ``label``, to compare
+    runs), else a new figure is made. Returns the pair of axes.
+    """
+    history = list(history)
+    if not history:
+        raise ValueError("plot_history: the history is empty (did fit run any epoch?)")
+    missing = {"epoch", "loss", "pixel_acc", "miou"} - set(history[0])
+    if missing:
+        raise ValueError(f"plot_history: history entries lack {sorted(missing)}")
+    if ax is None:
+        _, ax = plt.subplots(1, 2, figsize=(9, 3.2))
+    epochs = [e["epoch"] for e in history]
+    prefix = f"{label} " if label else ""
+    ax[0].plot(epochs, [e["loss"] for e in history], "o-", label=f"{prefix}loss")
+    ax[1].plot(epochs, [e["pixel_acc"] for e in history], "o-", label=f"{prefix}pixel acc")
+    ax[1].plot(epochs, [e["miou"] for e in history], "s--", label=f"{prefix}mIoU")
+    for a, title in zip(ax, ("training loss", "pixel accuracy and mIoU"), strict=True):
+        a.set_xlabel("epoch")
+        a.set_title(title, fontsize=10)
+        a.legend(fontsize=8)
+    ax[0].figure.tight_layout()
+    return ax
+
+
+def plot_confusion(cm, class_names=None, normalize: str | None = "true", ax=None,
+                   annotate: bool | None = None):
+    """Heatmap of a confusion matrix: rows ground truth, columns prediction.
+
+    ``cm`` is a ``metrics.ConfusionMatrix`` or a ``(C, C)`` tensor/array. ``normalize="true"``
+    shows each row as fractions (the diagonal is each class's accuracy, the off-diagonal
+    cells say where its pixels went); ``"pred"``, ``"all"`` or ``None`` (counts) as in
+    ``metrics.normalize_matrix``. Empty rows are left blank. Cells carry their numbers when
+    ``annotate`` (default: up to 12 classes). Returns the axes.
+    """
+    matrix = torch.as_tensor(getattr(cm, "matrix", cm))
+    m = normalize_matrix(matrix, normalize).numpy()
+    n = m.shape[0]
+    names = list(class_names) if class_names is not None else (
+        list(VOC_CLASSES) if n == NUM_CLASSES else [str(i) for i in range(n)])
+    if len(names) != n:
+        raise ValueError(f"plot_confusion: {len(names)} class_names for a {n}x{n} matrix")
+    if ax is None:
+        side = min(9.0, 1.6 + 0.36 * n)
+        _, ax = plt.subplots(figsize=(side + 1.2, side))
+    finite = m[np.isfinite(m)]
+    top = 1.0 if normalize or finite.size == 0 else max(float(finite.max()), 1.0)
+    image = ax.imshow(m, cmap="Blues", vmin=0.0, vmax=top)
+    ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    ax.set_xticks(range(n), names, rotation=90, fontsize=8)
+    ax.set_yticks(range(n), names, fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("ground truth")
+    ax.set_title({"true": "confusion (each row sums to 1)", "pred": "confusion (columns sum to 1)",
+                  "all": "confusion (fraction of all pixels)", None: "confusion (pixels)"}
+                 [normalize], fontsize=10)
+    if annotate is None:
+        annotate = n <= 12
+    if annotate:
+        for (i, j), v in np.ndenumerate(m):
+            if np.isfinite(v):
+                text = f"{v:.2f}" if normalize else f"{int(v)}"
+                ax.text(j, i, text, ha="center", va="center", fontsize=8,
+                        color="white" if v > 0.6 * top else "black")
+    return ax

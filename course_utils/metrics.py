@@ -1,0 +1,357 @@
+"""Segmentation metrics: a confusion-matrix accumulator and the scores derived from it.
+
+Every score in semantic segmentation is a function of one ``(C, C)`` confusion matrix
+``M`` (rows: ground truth, columns: prediction; ``M[i, j]`` counts pixels of class ``i``
+predicted as ``j``). With ``TP_c = M[c, c]``, ``GT_c = sum_j M[c, j]`` (row sum) and
+``P_c = sum_i M[i, c]`` (column sum):
+
+* pixel accuracy ``sum_c TP_c / sum M``;
+* class accuracy (recall) ``TP_c / GT_c`` and its mean over classes;
+* IoU ``TP_c / (GT_c + P_c - TP_c)`` (= TP / (TP + FP + FN)), mIoU its mean;
+* frequency-weighted IoU ``sum_c (GT_c / sum M) * IoU_c``;
+* Dice / F1 ``2 TP_c / (GT_c + P_c)`` (= 2 IoU / (1 + IoU)) and its mean.
+
+**Absent classes.** A class with no pixels in the ground truth *and* none in the
+prediction has nothing to score: its accuracy, IoU and Dice are reported as NaN and it is
+left out of the means (never counted as 0 or as 1, which would drag the mean down or push
+it up depending on how many classes happen to be absent). Every other class gets a number:
+present in the ground truth but never predicted gives IoU 0; predicted but absent from the
+ground truth gives IoU 0 and accuracy 0 (it only has false positives). This matches
+torchmetrics' macro averages. With no pixels counted at all every score is NaN.
+
+Pixels whose target equals ``ignore_index`` (VOC's 255 "void" border) are dropped before
+counting: they are neither right nor wrong.
+"""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["ConfusionMatrix", "confusion_counts", "normalize_matrix", "per_image_miou",
+           "scores_from_matrix", "to_labels", "boundary_mask"]
+
+
+# --------------------------------------------------------------------------- input checks
+def _check_tensor(x, name: str) -> None:
+    """Raise TypeError unless ``x`` is a real-valued tensor."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if x.dtype == torch.bool or x.is_complex():
+        raise TypeError(f"{name} has dtype {x.dtype}; expected integer labels or float logits")
+
+
+def to_labels(pred: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Class labels from a prediction: the argmax over dim 1 of float logits ``(N, C, ...)``,
+    or integer labels ``(N, ...)`` returned as they are.
+    """
+    _check_tensor(pred, "pred")
+    if not pred.is_floating_point():
+        return pred
+    if pred.ndim < 2 or pred.shape[1] != num_classes:
+        raise ValueError(f"pred is floating point with shape {tuple(pred.shape)}: expected "
+                         f"logits (N, C={num_classes}, H, W), or integer labels (N, H, W)")
+    return pred.argmax(1)
+
+
+DIRECT_VOID_MAX = 1023  # void values in 0..this keep their own bincount row (VOC's 255)
+
+
+def _value_error(name: str, value: int, num_classes: int, ignore_index=None) -> ValueError:
+    also = f" nor ignore_index={ignore_index}" if ignore_index is not None else ""
+    return ValueError(f"{name} holds the value {value}, which is not a class index "
+                      f"0..{num_classes - 1}{also}")
+
+
+def _min_max(x: torch.Tensor) -> tuple[int, int]:
+    lo, hi = torch.aminmax(x)
+    return int(lo), int(hi)
+
+
+def _check_pred_range(labels: torch.Tensor, num_classes: int) -> None:
+    """Raise ValueError if predicted labels leave ``0..num_classes-1`` (one min/max pass)."""
+    lo, hi = _min_max(labels)
+    if lo < 0 or hi >= num_classes:
+        raise _value_error("pred", lo if lo < 0 else hi, num_classes)
+
+
+def _target_rows(target: torch.Tensor, num_classes: int, ignore_index):
+    """The target as bincount row indices, the row that holds void pixels, and the last row.
+
+    Void values in ``0..DIRECT_VOID_MAX`` (VOC's 255) keep their own row, so dropping void
+    pixels costs no extra pass; a negative or huge ``ignore_index`` (e.g. -100) is first
+    moved to row C. Values that are neither a class nor void raise ValueError (here, or in
+    :func:`_drop_void` for values between C and the void value).
+    """
+    lo, hi = _min_max(target)
+    void = ignore_index
+    if ignore_index is not None and ignore_index in (lo, hi) and \
+            not 0 <= ignore_index <= DIRECT_VOID_MAX:
+        target = torch.where(target == ignore_index, num_classes, target)
+        void = num_classes
+        lo, hi = _min_max(target)
+    if lo < 0 or (hi >= num_classes and hi != void):
+        raise _value_error("target", lo if lo < 0 else hi, num_classes, ignore_index)
+    return target, void, max(hi, num_classes - 1)
+
+
+def _drop_void(rows: torch.Tensor, num_classes: int, void, ignore_index) -> torch.Tensor:
+    """``(..., R, C)`` bincount rows -> ``(..., C, C)`` matrix without the void row.
+
+    Any other row beyond C holds pixels whose target is no class: raise naming the value.
+    """
+    if rows.shape[-2] > num_classes:
+        per_row = rows[..., num_classes:, :].sum(-1)
+        per_row = per_row.sum(0) if per_row.ndim > 1 else per_row  # per-image counts
+        stray = [int(v) + num_classes for v in per_row.nonzero().flatten()]
+        stray = [v for v in stray if v != void]
+        if stray:
+            raise _value_error("target", stray[0], num_classes, ignore_index)
+    matrix = rows[..., :num_classes, :].clone()
+    if void is not None and 0 <= void < num_classes:
+        matrix[..., void, :] = 0  # an ignore_index that is also a class id: drop its row
+    return matrix
+
+
+def _validated_labels(pred, target, num_classes: int) -> torch.Tensor:
+    """Check ``pred`` against ``target`` (type, dtype, shape, device, pred range); return labels."""
+    _check_tensor(target, "target")
+    if target.is_floating_point():
+        raise TypeError(f"target has dtype {target.dtype}; expected integer class indices "
+                        "(convert with .long())")
+    labels = to_labels(pred, num_classes)
+    if labels.shape != target.shape:
+        raise ValueError(f"pred and target shapes disagree: pred {tuple(pred.shape)} "
+                         f"(labels {tuple(labels.shape)}) vs target {tuple(target.shape)}")
+    if labels.device != target.device:
+        raise ValueError(f"pred is on {labels.device} but target is on {target.device}")
+    return labels
+
+
+# --------------------------------------------------------------------------- counting
+def _smallest_int(largest: int) -> torch.dtype:
+    """The narrowest signed integer dtype holding ``0..largest``: less memory traffic."""
+    for dtype in (torch.int16, torch.int32):
+        if largest <= torch.iinfo(dtype).max:
+            return dtype
+    return torch.int64
+
+
+def _codes(labels: torch.Tensor, rows: torch.Tensor, num_classes: int, dtype) -> torch.Tensor:
+    """Flat bin index ``row * C + pred`` per pixel, in two passes (copy, then fused add)."""
+    codes = labels.reshape(-1).to(dtype, copy=True)
+    rows = rows.reshape(-1)
+    if torch.promote_types(dtype, rows.dtype) != dtype:
+        rows = rows.to(dtype)
+    return codes.add_(rows, alpha=num_classes)
+
+
+def _check_classes(num_classes) -> None:
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+
+
+def confusion_counts(pred, target, num_classes: int = 21, ignore_index: int | None = 255,
+                     per_image: bool = False) -> torch.Tensor:
+    """The ``(C, C)`` int64 confusion matrix of one batch, with a single ``torch.bincount``.
+
+    ``pred`` is logits ``(N, C, H, W)`` or labels ``(N, H, W)``; ``target`` labels
+    ``(N, H, W)``. Rows are ground truth, columns prediction; pixels whose target is
+    ``ignore_index`` are dropped. Each pixel goes to bin ``target * C + pred``; void pixels
+    land in rows past C that are cut off afterwards. With ``per_image=True`` the result is
+    ``(N, C, C)``, one matrix per image (still one bincount, image ``n``'s bins offset).
+    """
+    _check_classes(num_classes)
+    labels = _validated_labels(pred, target, num_classes)
+    if per_image and target.ndim < 2:
+        raise ValueError(f"per_image needs a batch: target (N, H, W), got {tuple(target.shape)}")
+    n = target.shape[0] if per_image else 1
+    if target.numel() == 0:
+        return torch.zeros(*((n,) if per_image else ()), num_classes, num_classes,
+                           dtype=torch.int64, device=target.device)
+    _check_pred_range(labels, num_classes)
+    rows, void, last_row = _target_rows(target, num_classes, ignore_index)
+    bins = (last_row + 1) * num_classes
+    codes = _codes(labels, rows, num_classes, _smallest_int(n * bins - 1))
+    if per_image:
+        offsets = torch.arange(n, device=codes.device, dtype=codes.dtype) * bins
+        codes = codes.view(n, -1).add_(offsets[:, None]).view(-1)
+    counts = torch.bincount(codes, minlength=n * bins)
+    shape = (n, last_row + 1, num_classes) if per_image else (last_row + 1, num_classes)
+    return _drop_void(counts.reshape(shape), num_classes, void, ignore_index)
+
+
+# --------------------------------------------------------------------------- scores
+def _ratio(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
+    """``num / den``, 0 where ``den`` is 0 (the absent-class NaNs are set by the caller)."""
+    return torch.where(den > 0, num / den, 0.0)
+
+
+def _per_class(matrix: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per-class accuracy, IoU and Dice of one or a batch of matrices ``(..., C, C)``, float64.
+
+    Classes absent from both ground truth and prediction get NaN (see the module docstring).
+    """
+    m = matrix.double()
+    tp = m.diagonal(dim1=-2, dim2=-1)
+    gt, pr = m.sum(-1), m.sum(-2)
+    absent = (gt + pr) == 0
+    scores = {"class_acc": _ratio(tp, gt), "iou": _ratio(tp, gt + pr - tp),
+              "dice": _ratio(2 * tp, gt + pr)}
+    scores = {k: v.masked_fill(absent, float("nan")) for k, v in scores.items()}
+    return scores | {"tp": tp, "gt": gt}
+
+
+def _check_matrix(matrix) -> None:
+    if not isinstance(matrix, torch.Tensor):
+        raise TypeError(f"matrix must be a torch.Tensor, got {type(matrix).__name__}")
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or matrix.shape[0] == 0:
+        raise ValueError(f"matrix must be square (C, C) with C >= 1, got {tuple(matrix.shape)}")
+    if matrix.dtype == torch.bool or matrix.is_complex():
+        raise TypeError(f"matrix has dtype {matrix.dtype}; expected counts (int or float)")
+    if bool((matrix < 0).any()):
+        raise ValueError("matrix holds negative counts")
+
+
+def scores_from_matrix(matrix: torch.Tensor) -> dict:
+    """All scores of a ``(C, C)`` confusion matrix (rows ground truth, columns prediction).
+
+    Returns ``pixel_acc``, ``mean_class_acc``, ``miou``, ``fwiou``, ``mean_dice`` (floats) and
+    ``class_acc``, ``iou``, ``dice`` (float32 CPU tensors of length C, NaN for absent
+    classes, see the module docstring). Works on any matrix, e.g. one from torchmetrics.
+    """
+    _check_matrix(matrix)
+    s = _per_class(matrix.detach().cpu())
+    total = s["gt"].sum()
+    # classes without ground-truth pixels have weight 0; their IoU (0 or NaN) must not count
+    fw = torch.where(s["gt"] > 0, s["gt"] / total * s["iou"], 0.0).sum()
+    return {
+        "pixel_acc": float(s["tp"].sum() / total),
+        "class_acc": s["class_acc"].float(),
+        "mean_class_acc": float(s["class_acc"].nanmean()),
+        "iou": s["iou"].float(),
+        "miou": float(s["iou"].nanmean()),
+        "fwiou": float(fw) if total > 0 else float("nan"),
+        "dice": s["dice"].float(),
+        "mean_dice": float(s["dice"].nanmean()),
+    }
+
+
+NORMALIZE = ("true", "pred", "all", None)
+
+
+def normalize_matrix(matrix: torch.Tensor, normalize: str | None = "true") -> torch.Tensor:
+    """The matrix as float64 fractions: ``"true"`` rows sum to 1 (the diagonal is each class's
+    accuracy), ``"pred"`` columns sum to 1 (the diagonal is precision), ``"all"`` everything
+    sums to 1, ``None`` raw counts. Empty rows/columns become NaN (nothing to divide).
+    """
+    _check_matrix(matrix)
+    if normalize not in NORMALIZE:
+        raise ValueError(f"normalize must be one of {NORMALIZE}, got {normalize!r}")
+    m = matrix.detach().cpu().double()
+    if normalize is None:
+        return m
+    total = {"true": m.sum(1, keepdim=True), "pred": m.sum(0, keepdim=True), "all": m.sum()}
+    den = total[normalize]
+    return torch.where(den > 0, m / den, float("nan"))
+
+
+def per_image_miou(pred, target, num_classes: int = 21, ignore_index: int | None = 255) -> float:
+    """Mean over images of each image's own mIoU (not the dataset-level mIoU).
+
+    Within an image, classes absent from both its ground truth and its prediction are left
+    out; images with no counted pixels are left out of the average. This is the averaging
+    some papers report; it weighs a small image as much as a large one and usually differs
+    from ``ConfusionMatrix(...).update(pred, target).compute()["miou"]``.
+    """
+    counts = confusion_counts(pred, target, num_classes, ignore_index, per_image=True)
+    image_miou = _per_class(counts.cpu())["iou"].nanmean(-1)
+    return float(image_miou.nanmean())
+
+
+# --------------------------------------------------------------------------- accumulator
+class ConfusionMatrix:
+    """Accumulates a confusion matrix over batches; ``compute()`` derives every score.
+
+    ``matrix`` is a ``(C, C)`` int64 tensor, rows ground truth, columns prediction. With
+    ``device=None`` it moves to the device of the first batch; each update counts with one
+    ``bincount`` on the batch's device. Example::
+
+        cm = ConfusionMatrix(num_classes=21)
+        for images, masks in loader:
+            cm.update(model(images), masks)
+        cm.compute()["miou"]
+    """
+
+    def __init__(self, num_classes: int = 21, ignore_index: int | None = 255, device=None):
+        _check_classes(num_classes)
+        if ignore_index is not None and not isinstance(ignore_index, int):
+            raise TypeError(f"ignore_index must be an int or None, got {ignore_index!r}")
+        self.num_classes = num_classes
+        self.ignore_index = ignore_index
+        self._follow_data = device is None
+        self.matrix = torch.zeros(num_classes, num_classes, dtype=torch.int64,
+                                  device=torch.device("cpu") if device is None else device)
+
+    @property
+    def device(self) -> torch.device:
+        return self.matrix.device
+
+    def update(self, pred, target) -> ConfusionMatrix:
+        """Add one batch: ``pred`` logits ``(N, C, H, W)`` or labels ``(N, H, W)``, ``target``
+        labels ``(N, H, W)``. Returns ``self`` so calls can be chained."""
+        counts = confusion_counts(pred, target, self.num_classes, self.ignore_index)
+        if self._follow_data:
+            self.matrix = self.matrix.to(counts.device)
+            self._follow_data = False
+        self.matrix += counts.to(self.matrix.device)
+        return self
+
+    def reset(self) -> ConfusionMatrix:
+        """Zero the counts (e.g. at the start of each evaluation)."""
+        self.matrix.zero_()
+        return self
+
+    def merge(self, other: ConfusionMatrix) -> ConfusionMatrix:
+        """A new accumulator holding both counts (e.g. from two data-parallel workers)."""
+        if not isinstance(other, ConfusionMatrix):
+            raise TypeError(f"other must be a ConfusionMatrix, got {type(other).__name__}")
+        if (other.num_classes, other.ignore_index) != (self.num_classes, self.ignore_index):
+            raise ValueError(
+                f"cannot merge ConfusionMatrix(num_classes={other.num_classes}, ignore_index="
+                f"{other.ignore_index}) into one with num_classes={self.num_classes}, "
+                f"ignore_index={self.ignore_index}")
+        merged = ConfusionMatrix(self.num_classes, self.ignore_index, device=self.device)
+        merged.matrix = self.matrix + other.matrix.to(self.device)
+        return merged
+
+    def compute(self) -> dict:
+        """The scores of the counts so far (see :func:`scores_from_matrix`)."""
+        return scores_from_matrix(self.matrix)
+
+    def __repr__(self) -> str:
+        return (f"ConfusionMatrix(num_classes={self.num_classes}, ignore_index="
+                f"{self.ignore_index}, pixels={int(self.matrix.sum())})")
+
+
+# --------------------------------------------------------------------------- boundary region
+def boundary_mask(label: torch.Tensor, width: int = 3) -> torch.Tensor:
+    """Pixels within ``width`` px of a class edge: a bool tensor shaped like ``label``.
+
+    A pixel is in the band when some pixel at most ``width`` rows and columns away
+    (a ``(2 width + 1)``-square window, clipped at the image border) has a different label.
+    Void (255) counts as a label here, so the pixels on both sides of VOC's void borders
+    are in the band; score only the band by setting the target to 255 outside it, e.g.
+    ``cm.update(pred, target.masked_fill(~boundary_mask(target), 255))``.
+    ``label``: integer ``(H, W)`` or ``(N, H, W)``.
+    """
+    _check_tensor(label, "label")
+    if label.is_floating_point() or label.ndim not in (2, 3):
+        raise ValueError(f"label must be an integer (H, W) or (N, H, W) tensor, got dtype "
+                         f"{label.dtype} and shape {tuple(label.shape)}")
+    if not isinstance(width, int) or isinstance(width, bool) or width < 1:
+        raise ValueError(f"width must be a positive int, got {width!r}")
+    x = label.reshape(-1, 1, *label.shape[-2:]).float()  # indices <= 255 are exact in float32
+    window = dict(kernel_size=2 * width + 1, stride=1, padding=width)
+    high = torch.nn.functional.max_pool2d(x, **window)
+    low = -torch.nn.functional.max_pool2d(-x, **window)
+    return (high != low).reshape(label.shape)
