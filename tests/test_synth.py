@@ -1,0 +1,287 @@
+"""Tests of the mini data set generator and of the committed set in data/voc-mini.
+
+The VOC rules are checked with plain numpy and PIL (an oracle independent of the generator):
+palette PNGs, values 0-20 and 255, object ids 1..N each over one class, background and void
+identical in class and object masks, no two classes meeting without a void band between them.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy import ndimage
+
+from course_utils import synth, voc
+
+COMMITTED = voc.MINI_VOC_DIR
+N_TRAIN, N_VAL = 6, 3
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> Path:
+    """A small set (6 train + 3 val) generated once for the module."""
+    return synth.generate(tmp_path_factory.mktemp("mini") / "VOC2012", N_TRAIN, N_VAL)
+
+
+def _arrays(root: Path, image_id: str):
+    """Decoded image, class and object masks (PIL images) of one id."""
+    return (Image.open(voc.image_path(root, image_id)),
+            Image.open(voc.mask_path(root, image_id, "SegmentationClass")),
+            Image.open(voc.mask_path(root, image_id, "SegmentationObject")))
+
+
+def _problems(root: Path, image_id: str) -> list[str]:
+    """Every VOC rule one example breaks (empty when valid)."""
+    jpg, cls_im, obj_im = _arrays(root, image_id)
+    out = []
+    if jpg.format != "JPEG" or jpg.mode != "RGB":
+        out.append(f"jpg {jpg.format}/{jpg.mode}")
+    for name, im in (("class", cls_im), ("object", obj_im)):
+        pal = np.array(im.getpalette() or [], np.uint8).reshape(-1, 3)
+        if im.mode != "P" or len(pal) < 256 or not np.array_equal(pal[:256], voc.PALETTE):
+            out.append(f"{name} mask is not a VOC palette PNG")
+        if im.size != jpg.size:
+            out.append(f"{name} size {im.size} != image {jpg.size}")
+    cls, obj = np.asarray(cls_im), np.asarray(obj_im)
+    if not set(np.unique(cls).tolist()) <= set(range(21)) | {255}:
+        out.append(f"class values {np.unique(cls).tolist()}")
+    if not (np.array_equal(cls == 0, obj == 0) and np.array_equal(cls == 255, obj == 255)):
+        out.append("background/void differ between class and object masks")
+    inst = [int(k) for k in np.unique(obj) if k not in (0, 255)]
+    if inst != list(range(1, len(inst) + 1)):
+        out.append(f"object ids {inst} are not 1..N")
+    for k in inst:
+        under = np.unique(cls[obj == k])
+        if len(under) != 1 or under[0] in (0, 255):
+            out.append(f"object {k} lies over classes {under.tolist()}")
+    for a, b in ((cls[1:], cls[:-1]), (cls[:, 1:], cls[:, :-1])):
+        meet = (a != b) & (a != 255) & (b != 255)
+        if meet.any():
+            out.append("two classes meet without a void band")
+            break
+    return out
+
+
+def _all_files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file()}
+
+
+def _masks(root: Path, split: str = "trainval"):
+    for image_id in voc.read_split(root, split):
+        _, cls_im, obj_im = _arrays(root, image_id)
+        yield image_id, np.asarray(cls_im), np.asarray(obj_im)
+
+
+# --------------------------------------------------------------------------- generator
+def test_generation_is_deterministic(small, tmp_path):
+    again = synth.generate(tmp_path / "VOC2012", N_TRAIN, N_VAL)
+    first, second = _all_files(small), _all_files(again)
+    assert len(first) == 3 * (N_TRAIN + N_VAL) + 3
+    assert first == second
+
+
+def test_an_image_does_not_depend_on_the_others():
+    """Image ``index`` comes from ``(seed, index)`` alone, and the seed matters."""
+    a = synth.make_example(7)
+    for _ in range(2):
+        synth.make_example(3)
+    b = synth.make_example(7)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    other = synth.make_example(7, seed=synth.SEED + 1)
+    assert not np.array_equal(a[1], other[1])
+
+
+def test_layout_and_split_files(small):
+    sets = small / "ImageSets" / "Segmentation"
+    train, val = voc.read_split(small, "train"), voc.read_split(small, "val")
+    assert (len(train), len(val)) == (N_TRAIN, N_VAL)
+    assert not set(train) & set(val)
+    assert voc.read_split(small, "trainval") == sorted(train + val)
+    assert all(len(i) == 11 and i[4] == "_" and i.replace("_", "").isdigit() for i in train + val)
+    for name in ("train", "val", "trainval"):
+        assert (sets / f"{name}.txt").read_text().endswith("\n")
+    for d, ext in (("JPEGImages", "jpg"), ("SegmentationClass", "png"),
+                   ("SegmentationObject", "png")):
+        assert sorted(p.stem for p in (small / d).glob(f"*.{ext}")) == sorted(train + val)
+
+
+def test_small_set_follows_voc_rules(small):
+    for image_id in voc.read_split(small, "trainval"):
+        assert _problems(small, image_id) == [], image_id
+
+
+def test_void_band_surrounds_every_object(small):
+    """Each object borders void: the band runs along its outline, a few px wide."""
+    for image_id, cls, obj in _masks(small):
+        void = cls == 255
+        assert 0.01 < void.mean() < 0.25, image_id
+        for k in np.unique(obj):
+            if k in (0, 255):
+                continue
+            grown = ndimage.binary_dilation(obj == k)
+            assert (grown & void).any(), (image_id, k)
+        widths = ndimage.distance_transform_edt(void)
+        assert widths.max() <= 3, image_id
+
+
+def test_rerun_with_fewer_images_removes_stale_files(tmp_path):
+    out = synth.generate(tmp_path / "VOC2012", 3, 2)
+    synth.generate(out, 2, 1)
+    assert sorted(p.stem for p in (out / "JPEGImages").iterdir()) == voc.read_split(out,
+                                                                                   "trainval")
+    assert len(voc.read_split(out, "trainval")) == 3
+
+
+def test_bad_arguments_raise():
+    with pytest.raises(ValueError, match="n_val=0"):
+        synth.split_ids(3, 0)
+    u = np.zeros((2, 2))
+    with pytest.raises(ValueError, match="class 21"):
+        synth._shape(21, u, u)
+    with pytest.raises(ValueError, match="unknown texture"):
+        synth._texture("plaid", 4, 0, u, u, u, (u, u))
+
+
+# --------------------------------------------------------------------------- check path
+def test_check_detects_a_changed_mask_and_names_it(small, tmp_path, capsys):
+    copy = tmp_path / "VOC2012"
+    shutil.copytree(small, copy)
+    args = ["--check", "--out", str(copy), "--n-train", str(N_TRAIN), "--n-val", str(N_VAL)]
+    assert synth.main(args) == 0
+    target = voc.mask_path(copy, voc.read_split(copy, "val")[0], "SegmentationObject")
+    mask = np.asarray(Image.open(target)).copy()
+    mask[0, 0] = 7
+    voc.save_mask(mask, target)
+    assert synth.main(args) == 1
+    assert target.name in capsys.readouterr().err
+
+
+def test_check_detects_changed_image_pixels_and_split_files(small, tmp_path):
+    copy = tmp_path / "VOC2012"
+    shutil.copytree(small, copy)
+    jpg = voc.image_path(copy, voc.read_split(copy, "train")[1])
+    pixels = np.asarray(Image.open(jpg)).copy()
+    pixels[:8, :8] = 255 - pixels[:8, :8]
+    Image.fromarray(pixels).save(jpg, quality=synth.JPEG_QUALITY)
+    message = synth.check(copy, N_TRAIN, N_VAL)
+    assert message is not None and jpg.name in message and "pixels differ" in message
+    shutil.copy(small / "ImageSets/Segmentation/train.txt", copy / "ImageSets/Segmentation/val.txt")
+    assert "val.txt" in synth.compare(copy, small, ["ImageSets/Segmentation/val.txt"])
+
+
+# --------------------------------------------------------------------------- committed set
+committed = pytest.mark.skipif(not (COMMITTED / "ImageSets/Segmentation/trainval.txt").is_file(),
+                               reason="data/voc-mini not generated")
+
+
+@pytest.fixture(scope="module")
+def committed_masks():
+    """``(id, class mask, object mask)`` of every committed image, read once."""
+    return list(_masks(COMMITTED))
+
+
+@committed
+def test_committed_set_matches_regeneration():
+    """Spot check (first and last of each split) plus the split files, byte for byte; the
+    full comparison is ``make data`` / ``python -m course_utils.synth --check``."""
+    picks = [0, 1, synth.N_TRAIN - 1, synth.N_TRAIN, synth.N_TRAIN + synth.N_VAL - 1]
+    assert synth.check(COMMITTED, indices=picks) is None
+    for name, ids in synth.split_ids().items():
+        path = COMMITTED / "ImageSets" / "Segmentation" / f"{name}.txt"
+        assert path.read_text() == "".join(f"{i}\n" for i in ids)
+
+
+@committed
+def test_committed_set_follows_voc_rules():
+    ids = voc.read_split(COMMITTED, "trainval")
+    assert len(ids) == synth.N_TRAIN + synth.N_VAL
+    bad = {i: p for i in ids if (p := _problems(COMMITTED, i))}
+    assert bad == {}
+    total = sum(p.stat().st_size for p in COMMITTED.rglob("*") if p.is_file())
+    assert total < 15e6
+
+
+@committed
+def test_committed_sizes_vary(committed_masks):
+    sizes = np.array([cls.shape for _, cls, _ in committed_masks])
+    h, w = sizes[:, 0], sizes[:, 1]
+    assert h.min() >= synth.SIZE_RANGE[0] and max(h.max(), w.max()) <= synth.SIZE_RANGE[1]
+    assert (h > w).sum() > 50 and (h < w).sum() > 50
+    assert ((h < 128) & (w < 128)).sum() >= 5
+    assert len({tuple(s) for s in sizes}) > 200
+
+
+@committed
+def test_committed_classes_are_imbalanced(committed_masks):
+    counts = sum(np.bincount(cls.ravel(), minlength=256) for _, cls, _ in committed_masks)[:21]
+    share = counts / counts.sum()
+    assert share[0] > 0.5
+    assert (counts[1:] > 0).all()
+    assert share[1:].max() / share[1:].min() > 5
+
+
+@committed
+def test_committed_set_has_touching_objects_of_one_class(committed_masks):
+    """Touching same-class objects are one connected component of the class mask but two
+    objects: the case where connected components fail (notebook 02)."""
+    merged = 0
+    for _, cls, obj in committed_masks:
+        for c in np.unique(cls):
+            if c in (0, 255):
+                continue
+            parts, n = ndimage.label(cls == c)
+            for p in range(1, n + 1):
+                merged += len(np.unique(obj[parts == p])) > 1
+    assert merged >= 40
+
+
+@committed
+def test_committed_colours_do_not_give_away_the_class(committed_masks):
+    """An object's mean colour predicts its class no better than always guessing the most
+    common class (nearest class-centroid, trainval objects)."""
+    feats, labels = [], []
+    for image_id, cls, obj in committed_masks:
+        rgb = np.asarray(Image.open(voc.image_path(COMMITTED, image_id)), float)
+        for k in np.unique(obj):
+            if k not in (0, 255):
+                feats.append(rgb[obj == k].mean(0))
+                labels.append(int(cls[obj == k][0]))
+    f, y = np.array(feats), np.array(labels)
+    centroids = np.array([f[y == c].mean(0) for c in range(1, 21)])
+    pred = 1 + ((f[:, None] - centroids[None]) ** 2).sum(-1).argmin(1)
+    assert (pred == y).mean() < np.bincount(y).max() / len(y)
+
+
+@committed
+def test_readme_statistics_are_current():
+    """data/README.md shows exactly what ``python -m course_utils.synth --stats`` prints."""
+    readme = (COMMITTED.parent.parent / "README.md").read_text()
+    assert synth.stats_markdown(synth.stats(COMMITTED)) in readme
+
+
+def test_stats_agree_with_independent_counts(small):
+    s = synth.stats(small)
+    counts = voc.pixel_counts(small, "train") + voc.pixel_counts(small, "val")
+    assert s["pixels"][:21].tolist() == counts.tolist()
+    objects = sum(len(set(np.unique(obj).tolist()) - {0, 255}) for _, _, obj in _masks(small))
+    assert s["objects"].sum() == s["per_image"].sum() == objects
+    assert (s["n_train"], s["n_val"]) == (N_TRAIN, N_VAL)
+    text = synth.stats_markdown(s)
+    assert f"{N_TRAIN} train + {N_VAL} val" in text and "| potted plant | 16 |" in text
+
+
+def test_update_readme_rewrites_only_the_marked_block(small, tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{synth.STATS_BEGIN}\nold numbers\n{synth.STATS_END}\noutro\n")
+    synth.update_readme(readme, small)
+    text = readme.read_text()
+    assert "old numbers" not in text and text.startswith("intro\n") and text.endswith("outro\n")
+    assert synth.stats_markdown(synth.stats(small)) in text
+    readme.write_text("no markers here\n")
+    with pytest.raises(ValueError, match="README.md: no <!-- STATS -->"):
+        synth.update_readme(readme, small)
