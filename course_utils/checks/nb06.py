@@ -1,0 +1,56 @@
+"""Self-checks for notebook 06 (losses).
+
+Each check recomputes the right answer from the exercise's inputs with PyTorch or
+torchvision (not with :mod:`course_utils.losses`, whose formulas the exercises rebuild), so a
+learner's from-scratch answer is compared with an independent implementation.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torchvision.ops import sigmoid_focal_loss
+
+from . import check_value
+
+
+def check_pos_weight(answer, mask, ignore_index: int = 255) -> None:
+    """``answer`` should be ``#negatives / #positives`` of ``mask``, void pixels not counted."""
+    m = torch.as_tensor(mask)
+    m = m[m != ignore_index]
+    pos = int((m == 1).sum())
+    expected = (m.numel() - pos) / pos
+    check_value(answer, expected, f"pos_weight = {expected:.4f}",
+                "count negatives and positives, leaving out the 255 (void) pixels")
+
+
+def check_focal_value(answer, p: float, y: int, alpha: float, gamma: float) -> None:
+    """``answer`` should be the sigmoid focal loss of one pixel with probability ``p``."""
+    logit = torch.tensor([math.log(p / (1 - p))], dtype=torch.float64)
+    target = torch.tensor([float(y)], dtype=torch.float64)
+    expected = float(sigmoid_focal_loss(logit, target, alpha, gamma, reduction="sum"))
+    hint = ("p_t is p for a positive and 1 - p for a negative; alpha_t is alpha or 1 - alpha; "
+            "loss = -alpha_t (1 - p_t)^gamma log p_t")
+    check_value(answer, expected, f"focal loss = {expected:.4f}", hint, rtol=1e-3)
+
+
+def check_weighted_ce(answer, logits, target, weight, ignore_index: int = 255) -> None:
+    """``answer`` should be PyTorch's weighted mean cross-entropy of the example."""
+    expected = float(F.cross_entropy(torch.as_tensor(logits, dtype=torch.float64),
+                                     torch.as_tensor(target),
+                                     torch.as_tensor(weight, dtype=torch.float64),
+                                     ignore_index=ignore_index))
+    hint = ("sum of w[y] * (-log softmax) over the non-void pixels, divided by the sum of "
+            "their weights w[y] (not by the number of pixels)")
+    check_value(answer, expected, f"weighted cross-entropy = {expected:.4f}", hint, rtol=1e-3)
+
+
+def check_median_weights(answer, counts) -> None:
+    """``answer`` should be the median-frequency weights ``median(f) / f_c`` of ``counts``."""
+    c = torch.as_tensor(counts, dtype=torch.float64)
+    f = c / c.sum()
+    expected = f.median() / f
+    check_value(answer, expected, "median-frequency weights",
+                "f_c = counts / counts.sum(); the weights are f.median() / f", rtol=1e-3)
