@@ -1,0 +1,159 @@
+"""Tests for the exercise self-checks of notebooks 03-05 (course_utils.checks.nb03/nb04/nb05).
+
+A check must say "Correct" for the worked answer, "Not yet" for a wrong or malformed one,
+and never raise (so "run all" in a student copy goes on).
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from course_utils.checks import nb03, nb04, nb05
+from course_utils.metrics import boundary_mask
+from course_utils.models import UNet, count_parameters
+
+
+def verdict(capsys) -> str:
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1, out
+    return out.split(":")[0]
+
+
+# --- nb03 ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("answer, ok", [(30, True), (31, False), (None, False), ("x", False)])
+def test_nb03_output_size(capsys, answer, ok):
+    nb03.check_output_size(answer, size=10, kernel_size=5, stride=3, padding=1)
+    assert verdict(capsys) == ("Correct" if ok else "Not yet")
+
+
+def test_nb03_output_size_hand_worked(capsys):
+    # (7 - 1) * 2 - 2 * 1 + 1 * (3 - 1) + 1 + 1 = 14
+    nb03.check_output_size(14, size=7, kernel_size=3, stride=2, padding=1, output_padding=1)
+    assert verdict(capsys) == "Correct"
+
+
+def _tent_kernel(f):
+    t = 1 - (torch.arange(2 * f) - (f - 0.5)).abs() / f
+    return torch.outer(t, t)
+
+
+@pytest.mark.parametrize("factor", [2, 4])
+def test_nb03_bilinear_kernel(capsys, factor):
+    nb03.check_bilinear_kernel(_tent_kernel(factor), factor)
+    assert verdict(capsys) == "Correct"
+    nb03.check_bilinear_kernel(_tent_kernel(factor)[None, None], factor)  # (1, 1, k, k) too
+    assert verdict(capsys) == "Correct"
+
+
+@pytest.mark.parametrize("answer", [torch.ones(8, 8) / 4, torch.ones(3, 3), None, "kernel"])
+def test_nb03_bilinear_kernel_wrong(capsys, answer):
+    nb03.check_bilinear_kernel(answer, 4)
+    assert verdict(capsys) == "Not yet"
+
+
+def test_nb03_transpose_matrix_hand_worked(capsys):
+    # stride 2, 2x2 kernel, 2x2 input: each input pixel stamps K into its own 2x2 block of 4x4
+    k = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    m = torch.zeros(16, 4)
+    for j, (r, c) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1)]):
+        block = torch.zeros(4, 4)
+        block[2 * r:2 * r + 2, 2 * c:2 * c + 2] = k
+        m[:, j] = block.flatten()
+    nb03.check_transpose_matrix(m, kernel=k, in_size=2, stride=2)
+    assert verdict(capsys) == "Correct"
+    nb03.check_transpose_matrix(m.T, kernel=k, in_size=2, stride=2)
+    assert verdict(capsys) == "Not yet"
+
+
+def test_nb03_transposed_conv_matrix_is_conv_matrix_transposed():
+    # stride 1: the transposed conv's matrix is the transpose of the convolution's matrix
+    k = torch.tensor([[1.0, -2.0], [0.5, 3.0]])
+    conv = torch.nn.functional.conv2d
+    units = torch.eye(9).reshape(9, 1, 3, 3)
+    c = conv(units, k[None, None]).flatten(1).T  # (4, 9)
+    torch.testing.assert_close(nb03.transposed_conv_matrix(k, in_size=2), c.T)
+
+
+def test_nb03_uniform_overlap(capsys):
+    assert nb03.uniform_overlap(4, 2) and nb03.uniform_overlap(2, 2)
+    assert not nb03.uniform_overlap(3, 2) and not nb03.uniform_overlap(5, 4)
+    candidates = [(3, 2), (4, 2), (6, 3), (5, 4)]
+    nb03.check_uniform_overlap([(4, 2), (6, 3)], candidates)
+    assert verdict(capsys) == "Correct"
+    nb03.check_uniform_overlap([(4, 2)], candidates)
+    assert verdict(capsys) == "Not yet"
+    nb03.check_uniform_overlap(42, candidates)
+    assert verdict(capsys) == "Not yet"
+
+
+# --- nb04 ------------------------------------------------------------------------------------
+
+def test_nb04_feature_size_hand_worked(capsys):
+    # 320 x 480 -> conv1 /2 -> maxpool /4 -> layer2 /8 -> layer3 /16 = 20 x 30
+    assert nb04.feature_size((320, 480), "layer3") == (20, 30)
+    assert nb04.feature_size((97, 131), "layer4") == (4, 5)  # odd sizes round up
+    nb04.check_feature_size((20, 30), size=(320, 480), layer="layer3")
+    assert verdict(capsys) == "Correct"
+    nb04.check_feature_size((40, 60), size=(320, 480), layer="layer3")
+    assert verdict(capsys) == "Not yet"
+    with pytest.raises(ValueError, match="layer must be one of"):
+        nb04.feature_size((32, 32), "fc")
+
+
+def test_nb04_head_parameters_hand_worked(capsys):
+    c = 21  # score4 + score3 (1x1 convs with bias) + up4 (k=4) + upsample x16 (k=32), no bias
+    expected = (512 * c + c) + (256 * c + c) + c * c * 4 * 4 + c * c * 32 * 32
+    nb04.check_head_parameters(expected, variant="16s", num_classes=c)
+    assert verdict(capsys) == "Correct"
+    nb04.check_head_parameters(expected + 1, variant="16s", num_classes=c)
+    assert verdict(capsys) == "Not yet"
+
+
+def test_nb04_band_accuracy(capsys):
+    target = torch.zeros(1, 4, 8, dtype=torch.int64)
+    target[..., 4:] = 1
+    target[0, 0, 0] = 255  # void: not counted, but an edge for its 3 neighbours
+    pred = target.clamp(max=1).clone()
+    pred[..., 3] = 1  # wrong next to the edge: with width 1, columns 3 and 4 count
+    nb04.check_band_accuracy(7 / 11, pred, target, width=1)  # 4 wrong + 4 + 3 right
+    assert verdict(capsys) == "Correct"
+    nb04.check_band_accuracy(0.5, pred, target, width=1)
+    assert verdict(capsys) == "Not yet"
+    nb04.check_band_accuracy(1.0, pred, torch.zeros(1, 4, 8, dtype=torch.int64), width=1)
+    assert verdict(capsys) == "Not yet"  # no edge at all
+
+
+def test_nb04_band_accuracy_agrees_with_boundary_mask(capsys):
+    torch.manual_seed(0)
+    target = torch.randint(0, 3, (2, 9, 11))
+    pred = torch.randint(0, 3, (2, 9, 11))
+    band = boundary_mask(target, 2)
+    nb04.check_band_accuracy(float((pred[band] == target[band]).double().mean()), pred, target, 2)
+    assert verdict(capsys) == "Correct"
+
+
+# --- nb05 ------------------------------------------------------------------------------------
+
+def test_nb05_bottleneck_shape(capsys):
+    nb05.check_bottleneck_shape((1, 256, 6, 8), depth=4, width=16, size=(96, 128))
+    assert verdict(capsys) == "Correct"
+    nb05.check_bottleneck_shape((1, 128, 12, 16), depth=4, width=16, size=(96, 128))
+    assert verdict(capsys) == "Not yet"
+
+
+def test_nb05_parameter_count(capsys):
+    nb05.check_parameter_count(count_parameters(UNet(3, 21, 2, 8)), depth=2, width=8)
+    assert verdict(capsys) == "Correct"
+    nb05.check_parameter_count(0, depth=2, width=8)
+    assert verdict(capsys) == "Not yet"
+
+
+@pytest.mark.parametrize("size, depth, expected", [(572, 4, 388), (188, 2, 148)])
+def test_nb05_unpadded_output_size_matches_the_paper(capsys, size, depth, expected):
+    # 572 -> 388: Ronneberger et al., 2015, figure 1. Depth 2 by hand (two convs: -4):
+    # 188 -> 184, pool 92 -> 88, pool 44 -> 40 -> up 80 -> 76 -> up 152 -> 148.
+    assert nb05.unpadded_unet_output(size, depth) == expected
+    nb05.check_unpadded_output_size(expected, size, depth)
+    assert verdict(capsys) == "Correct"
