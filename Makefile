@@ -12,7 +12,7 @@ LAB_ARGS ?=
 # Create .venv if missing and install; redone only when pyproject.toml changes (idempotent).
 # d2l 1.0.3 pins ancient numpy/matplotlib exactly, so it goes in on its own with --no-deps.
 $(STAMP): pyproject.toml
-	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ needed, found " + sys.version' 
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11, 4), "Python 3.11.4+ needed, found " + sys.version' 
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps d2l==1.0.3
