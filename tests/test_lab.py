@@ -51,15 +51,25 @@ def test_make_lab_serves_notebook_00(tmp_path):
             except OSError:
                 assert time.monotonic() < deadline, "JupyterLab did not answer within 90 s"
                 time.sleep(0.5)
-        model = get(f"{base}/api/contents/notebooks/00-start-here.ipynb?content=1", token)
+        # make lab opens notebooks/00-..., so JupyterLab serves notebooks/ as its root
+        model = get(f"{base}/api/contents/00-start-here.ipynb?content=1", token)
         assert model["type"] == "notebook"
         assert model["content"]["cells"][0]["source"].startswith("# 00 · ")
         lab_page = urllib.request.urlopen(f"{base}/lab?token={token}", timeout=5).read()
         assert b"JupyterLab" in lab_page
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Stop make and the JupyterLab it started (the whole process group), politely first."""
+    for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, None)):
         try:
-            proc.wait(timeout=20)
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=wait)
+            break
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            continue
