@@ -23,6 +23,13 @@ FCN_VARIANTS = ("32s", "16s", "8s")
 PROBE_TIMEOUT = 5.0  # seconds to wait for the weights server before falling back
 
 
+def _check_positive_ints(**values) -> None:
+    """Raise ValueError naming the first argument that is not a positive int."""
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+
+
 def bilinear_kernel(in_channels: int, out_channels: int, kernel_size: int) -> torch.Tensor:
     """A ``ConvTranspose2d`` weight ``(in, out, k, k)`` that performs bilinear upsampling.
 
@@ -32,10 +39,8 @@ def bilinear_kernel(in_channels: int, out_channels: int, kernel_size: int) -> to
     ``k = 2 f``, stride ``f`` and padding ``f // 2`` (see :func:`bilinear_upsampler`) it
     reproduces ``F.interpolate(mode="bilinear", align_corners=False)`` away from the border.
     """
-    for name, value in (("in_channels", in_channels), ("out_channels", out_channels),
-                        ("kernel_size", kernel_size)):
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    _check_positive_ints(in_channels=in_channels, out_channels=out_channels,
+                         kernel_size=kernel_size)
     if in_channels != out_channels:
         raise ValueError(f"in_channels ({in_channels}) must equal out_channels ({out_channels}):"
                          " bilinear upsampling maps each channel to itself")
@@ -73,8 +78,7 @@ def bilinear_upsampler(channels: int, factor: int, bias: bool = False) -> nn.Con
     Kernel ``2 f - f % 2``, stride ``f``, padding ``f // 2`` (the FCN recipe), so an
     ``H`` x ``W`` input gives exactly ``f H`` x ``f W``.
     """
-    if not isinstance(factor, int) or factor < 1:
-        raise ValueError(f"factor must be a positive int, got {factor!r}")
+    _check_positive_ints(factor=factor)
     conv = nn.ConvTranspose2d(channels, channels, kernel_size=2 * factor - factor % 2,
                               stride=factor, padding=factor // 2, bias=bias)
     return init_bilinear_(conv)
@@ -193,8 +197,7 @@ class FCN(nn.Module):
         super().__init__()
         if variant not in FCN_VARIANTS:
             raise ValueError(f"variant must be one of {FCN_VARIANTS}, got {variant!r}")
-        if not isinstance(num_classes, int) or num_classes < 1:
-            raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+        _check_positive_ints(num_classes=num_classes)
         self.variant = variant
         r = resnet18_backbone(pretrained)
         self.stem = nn.Sequential(r.conv1, r.bn1, r.relu, r.maxpool)  # stride 4
@@ -250,10 +253,8 @@ class UNet(nn.Module):
     def __init__(self, in_channels: int = 3, num_classes: int = 21, depth: int = 4,
                  width: int = 64):
         super().__init__()
-        for name, value in (("in_channels", in_channels), ("num_classes", num_classes),
-                            ("depth", depth), ("width", width)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        _check_positive_ints(in_channels=in_channels, num_classes=num_classes, depth=depth,
+                             width=width)
         self.in_channels, self.stride = in_channels, 2 ** depth
         chans = [width * 2 ** i for i in range(depth + 1)]
         self.inc = double_conv(in_channels, width)
