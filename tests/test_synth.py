@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
-from course_utils import synth, voc
+from course_utils import synth, synth_scene, synth_shapes, voc
 
 COMMITTED = voc.MINI_VOC_DIR
 N_TRAIN, N_VAL = 6, 3
@@ -142,9 +142,9 @@ def test_bad_arguments_raise():
         synth.split_ids(3, 0)
     u = np.zeros((2, 2))
     with pytest.raises(ValueError, match="class 21"):
-        synth._shape(21, u, u)
+        synth_shapes.shape(21, u, u)
     with pytest.raises(ValueError, match="unknown texture"):
-        synth._texture("plaid", 4, 0, u, u, u, (u, u))
+        synth_shapes.texture("plaid", 4, 0, u, u, u, (u, u))
 
 
 # --------------------------------------------------------------------------- check path
@@ -210,7 +210,7 @@ def test_committed_set_follows_voc_rules():
 def test_committed_sizes_vary(committed_masks):
     sizes = np.array([cls.shape for _, cls, _ in committed_masks])
     h, w = sizes[:, 0], sizes[:, 1]
-    assert h.min() >= synth.SIZE_RANGE[0] and max(h.max(), w.max()) <= synth.SIZE_RANGE[1]
+    assert h.min() >= synth_scene.SIZE_RANGE[0] and max(h.max(), w.max()) <= synth_scene.SIZE_RANGE[1]
     assert (h > w).sum() > 50 and (h < w).sum() > 50
     assert ((h < 128) & (w < 128)).sum() >= 5
     assert len({tuple(s) for s in sizes}) > 200

@@ -412,3 +412,18 @@ def test_plot_history_draws_the_three_curves():
         viz.plot_history([])
     with pytest.raises(ValueError, match="miou"):
         viz.plot_history([{"epoch": 1, "loss": 1.0, "pixel_acc": 0.5}])
+
+
+def test_checkpoint_of_another_model_is_kept_not_overwritten(tmp_path, capsys):
+    path = tmp_path / "m.pt"
+    run(checkpoint=path, config={"run": "keep"})
+    before = path.read_bytes()
+    capsys.readouterr()
+    run(checkpoint=path, config={"run": "keep"}, net_fn=pixel_net)
+    out = capsys.readouterr().out
+    kept = tmp_path / "m.old1.pt"
+    assert kept.read_bytes() == before, "the other model's checkpoint must survive, renamed"
+    assert "kept it as" in out and "m.old1.pt" in out
+    assert train.load_checkpoint(path, pixel_net())  # the new run's checkpoint
+    run(checkpoint=path, config={"run": "keep"})  # and back: a second one gets the next name
+    assert (tmp_path / "m.old2.pt").is_file() and kept.read_bytes() == before
