@@ -5,11 +5,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+# Another CPU's kernels on this one (no AVX2/AVX-512 in ATen, SSE4.1 in oneDNN): every compared
+# notebook output must come out the same with them, or `make test` fails on other machines.
+OTHER_CPU := ATEN_CPU_CAPABILITY=default ONEDNN_MAX_CPU_ISA=SSE41
 LAB_ARGS ?=
 # Jupyter refuses to start as root (containers, Colab-like machines) unless told to.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: install lab test unit nbval notebooks data bench lint clean
+.PHONY: install lab test unit nbval nbval-native nbval-other-cpu notebooks data bench lint clean
 
 # Create .venv if missing and install; redone only when pyproject.toml changes (idempotent).
 # d2l 1.0.3 pins ancient numpy/matplotlib exactly, so it goes in on its own with --no-deps.
@@ -30,8 +33,14 @@ test: unit nbval
 unit: install
 	$(PY) -m pytest tests -n 2 -q
 
-nbval: install
+# Strict nbval twice against the same stored outputs: native kernels, then another CPU's.
+nbval: nbval-native nbval-other-cpu
+
+nbval-native: install
 	COURSE_PROFILE=fast $(PY) -m pytest $(NBVAL) -n 2 --dist loadscope notebooks/
+
+nbval-other-cpu: install
+	COURSE_PROFILE=fast $(OTHER_CPU) $(PY) -m pytest $(NBVAL) -n 2 --dist loadscope notebooks/
 
 # Re-execute every notebook in place (CPU, fast profile) and refresh the navigation.
 notebooks: install
