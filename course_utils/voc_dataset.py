@@ -1,10 +1,13 @@
 """A lazy VOC segmentation Dataset and transforms that move image and mask together.
 
-Every transform takes and returns a pair ``(image, label)``: ``image`` a float ``(3, H, W)``
-tensor, ``label`` an int64 ``(H, W)`` tensor. Geometry (crop, flip, resize) is applied to both
-with the *same* random draw; labels are resized with NEAREST (never blended into invalid
-classes) and padded with 255 (void), so padding never counts in the loss or the metrics.
-Randomness comes from ``torch``'s generator, so ``set_seed`` makes it repeatable.
+Every transform takes and returns a pair ``(image, label)``: ``image`` a ``(3, H, W)`` tensor
+(uint8 as decoded, or float in [0, 1]), ``label`` an integer ``(H, W)`` tensor. Geometry (crop,
+flip, resize) is applied to both with the *same* random draw; labels are resized with NEAREST
+(never blended into invalid classes) and padded with 255 (void), so padding never counts in the
+loss or the metrics. Randomness comes from ``torch``'s generator, so ``set_seed`` makes it
+repeatable. The Dataset hands the transforms uint8 images, so crops are cut before any pixel is
+converted to float, and returns float images in [0, 1] (normalised when the pipeline says so)
+with int64 labels.
 """
 
 from __future__ import annotations
@@ -101,6 +104,16 @@ class RandomHorizontalFlip:
         return f"RandomHorizontalFlip(p={self.p})"
 
 
+def resize_pair(image, label, size):
+    """``image`` bilinear (antialiased when shrinking) to float [0, 1], ``label`` NEAREST."""
+    shrink = size[0] < label.shape[-2] or size[1] < label.shape[-1]
+    image = F.interpolate(to_unit_float(image)[None], size=size, mode="bilinear",
+                          align_corners=False, antialias=shrink)[0]
+    label = F.interpolate(label[None, None].float(), size=size,
+                          mode="nearest")[0, 0].to(label.dtype)
+    return image, label
+
+
 class Resize:
     """Resize to ``size`` (H, W): bilinear for the image, NEAREST for the label."""
 
@@ -108,24 +121,52 @@ class Resize:
         self.size = _pair_size(size)
 
     def __call__(self, image, label):
-        image = F.interpolate(image[None], size=self.size, mode="bilinear",
-                              align_corners=False, antialias=True)[0]
-        label = F.interpolate(label[None, None].float(), size=self.size,
-                              mode="nearest")[0, 0].long()
-        return image, label
+        return resize_pair(image, label, self.size)
 
     def __repr__(self):
         return f"Resize({self.size})"
 
 
+class RandomScale:
+    """Rescale image and label together by a factor drawn uniformly from ``[low, high]``.
+
+    Scale jitter, as torchvision's segmentation reference does with ``RandomResize``: objects
+    are seen at many sizes, so the network does not learn one size per class.
+    """
+
+    def __init__(self, low: float = 0.75, high: float = 1.5):
+        if not 0 < low <= high:
+            raise ValueError(f"RandomScale: need 0 < low <= high, got low={low}, high={high}")
+        self.low, self.high = low, high
+
+    def __call__(self, image, label):
+        s = self.low + (self.high - self.low) * float(torch.rand(()))
+        h, w = label.shape[-2:]
+        return resize_pair(image, label, (max(1, round(h * s)), max(1, round(w * s))))
+
+    def __repr__(self):
+        return f"RandomScale({self.low}, {self.high})"
+
+
+def to_unit_float(image: torch.Tensor) -> torch.Tensor:
+    """A uint8 image as float in [0, 1]; a float image unchanged."""
+    return image.float().div_(255.0) if image.dtype == torch.uint8 else image
+
+
 class Normalize:
-    """Standardise the image channels (ImageNet statistics by default); the label is untouched."""
+    """Standardise the image channels (ImageNet statistics by default); the label is untouched.
+
+    Takes a float image in [0, 1] or a uint8 image (0-255, converted in the same pass).
+    """
 
     def __init__(self, mean=IMAGENET_MEAN, std=IMAGENET_STD):
         self.mean = torch.tensor(mean).view(3, 1, 1)
         self.std = torch.tensor(std).view(3, 1, 1)
+        self._mean255, self._inv_std255 = 255.0 * self.mean, 1.0 / (255.0 * self.std)
 
     def __call__(self, image, label):
+        if image.dtype == torch.uint8:
+            return image.float().sub_(self._mean255).mul_(self._inv_std255), label
         return (image - self.mean) / self.std, label
 
     def __repr__(self):
@@ -139,9 +180,11 @@ def denormalize(image, mean=IMAGENET_MEAN, std=IMAGENET_STD):
     return (image * s + m).clamp(0, 1)
 
 
-def train_transform(crop) -> Compose:
-    """The usual training pipeline: random crop (padded), random flip, normalise."""
-    return Compose([RandomCrop(crop), RandomHorizontalFlip(), Normalize()])
+def train_transform(crop, scale: tuple[float, float] | None = None) -> Compose:
+    """The usual training pipeline: (scale jitter,) random crop (padded), random flip,
+    normalise."""
+    steps = [RandomScale(*scale)] if scale else []
+    return Compose([*steps, RandomCrop(crop), RandomHorizontalFlip(), Normalize()])
 
 
 def eval_transform(crop) -> Compose:
@@ -150,48 +193,60 @@ def eval_transform(crop) -> Compose:
 
 
 class VOCSegDataset(Dataset):
-    """VOC segmentation pairs, read lazily from disk on each access.
+    """VOC segmentation pairs, read lazily from disk on each access, or cached in memory.
 
     ``root`` follows :func:`~course_utils.voc.find_voc_root` (``None`` finds real VOC or
     the mini set). Items are ``(image, label)``: a float ``(3, H, W)`` image in [0, 1]
     (then whatever ``transform`` does, e.g. normalise) and an int64 ``(H, W)`` label with
-    values 0-20 and 255 for void. Nothing is preloaded, so construction is instant and
-    memory stays flat however large the split.
+    values 0-20 and 255 for void. By default nothing is preloaded, so construction is
+    instant and memory stays flat however large the split. ``cache=True`` decodes every
+    image and mask once, at construction, and keeps them as uint8 (4 bytes a pixel): epochs
+    then decode nothing, for a quarter of the memory that float images would take.
     """
 
     def __init__(self, root: str | os.PathLike | None = None, split: str = "train",
-                 transform=None, max_items: int | None = None):
+                 transform=None, max_items: int | None = None, cache: bool = False):
         self.root = find_voc_root(root)
         self.split = split
         self.ids = read_split(self.root, split)[:max_items]
         self.transform = transform
+        self._cache = [self._read(i) for i in self.ids] if cache else None
+
+    def _read(self, image_id: str):
+        image, label = read_example(self.root, image_id)
+        return image, label.to(torch.uint8)  # 0-20 and 255 fit a byte
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def __getitem__(self, i: int):
-        image, label = read_example(self.root, self.ids[i])
-        image = image.float() / 255.0
+        image, label = self._cache[i] if self._cache is not None else self._read(self.ids[i])
         if self.transform is not None:
             image, label = self.transform(image, label)
-        return image, label
+        return to_unit_float(image), label.long()
 
     def __repr__(self):
-        return (f"VOCSegDataset(split={self.split!r}, n={len(self)}, "
+        cached = ", cached" if self._cache is not None else ""
+        return (f"VOCSegDataset(split={self.split!r}, n={len(self)}{cached}, "
                 f"transform={self.transform!r})")
 
 
 def loaders(crop, batch_size: int, root=None, val_crop=None, num_workers: int = 0,
-            max_train: int | None = None, max_val: int | None = None, seed: int = 0):
+            max_train: int | None = None, max_val: int | None = None, seed: int = 0,
+            scale: tuple[float, float] | None = None, cache: bool = False):
     """Train and val DataLoaders over VOC (or the mini set) with the standard transforms.
 
-    The training order and crops come from a generator seeded with ``seed``, so the fast
-    profile trains identically every run. Memory is pinned when CUDA is available.
+    ``scale`` adds scale jitter to the training crops; ``cache`` keeps the decoded images in
+    memory (see :class:`VOCSegDataset`). The training order and crops come from a generator
+    seeded with ``seed``, so the fast profile trains identically every run. Memory is pinned
+    when CUDA is available.
     """
     from torch.utils.data import DataLoader
 
-    train = VOCSegDataset(root, "train", train_transform(crop), max_items=max_train)
-    val = VOCSegDataset(root, "val", eval_transform(val_crop or crop), max_items=max_val)
+    train = VOCSegDataset(root, "train", train_transform(crop, scale), max_items=max_train,
+                          cache=cache)
+    val = VOCSegDataset(root, "val", eval_transform(val_crop or crop), max_items=max_val,
+                        cache=cache)
     pin = torch.cuda.is_available()
     gen = torch.Generator().manual_seed(seed)
     return (DataLoader(train, batch_size, shuffle=True, drop_last=True, generator=gen,

@@ -15,6 +15,7 @@ from course_utils.voc_dataset import (
     Normalize,
     RandomCrop,
     RandomHorizontalFlip,
+    RandomScale,
     Resize,
     VOCSegDataset,
 )
@@ -133,3 +134,62 @@ def test_crop_sizes(size):
     expect = (size, size) if isinstance(size, int) else size
     assert tuple(cl.shape) == tuple(expect) and tuple(ci.shape[1:]) == tuple(expect)
     assert np.isfinite(ci.numpy()).all()
+
+
+def test_cached_dataset_gives_the_lazy_items_without_reading_again(tmp_path, monkeypatch):
+    root = make_voc(tmp_path)
+    tf = voc_dataset.train_transform(16, scale=(0.8, 1.3))
+    lazy, cached = VOCSegDataset(root, "train", tf), VOCSegDataset(root, "train", tf, cache=True)
+    expected = []
+    for i in range(len(lazy)):
+        runtime.set_seed(i)
+        expected.append(lazy[i])
+    monkeypatch.setattr(voc_dataset, "read_example", lambda *a: pytest.fail("read again"))
+    for i, (li, ll) in enumerate(expected):
+        runtime.set_seed(i)
+        ci, cl = cached[i]
+        assert torch.equal(ci, li) and torch.equal(cl, ll)
+        assert ci.dtype == torch.float32 and cl.dtype == torch.int64
+    assert "cached" in repr(cached) and "cached" not in repr(lazy)
+
+
+def test_cache_stores_bytes_not_floats(tmp_path):
+    ds = VOCSegDataset(make_voc(tmp_path), "train", cache=True)
+    pixels = sum(lab.numel() for _, lab in ds._cache)
+    stored = sum(im.numel() * im.element_size() + lab.numel() * lab.element_size()
+                 for im, lab in ds._cache)
+    assert stored == 4 * pixels  # 3 uint8 channels + a uint8 label per pixel
+
+
+def test_normalize_accepts_uint8_as_if_divided_by_255():
+    image = torch.randint(0, 256, (3, 5, 6), dtype=torch.uint8)
+    label = torch.zeros(5, 6, dtype=torch.long)
+    from_bytes, _ = Normalize()(image, label)
+    from_float, _ = Normalize()(image.float() / 255, label)
+    torch.testing.assert_close(from_bytes, from_float)
+
+
+def test_transforms_work_on_uint8_images_as_on_floats():
+    image, label, w = coord_pair(9, 13)
+    for t in (RandomCrop((5, 6)), CenterCrop((12, 15)), RandomHorizontalFlip(1.0)):
+        runtime.set_seed(1)
+        bi, bl = t(image.to(torch.uint8), label)
+        runtime.set_seed(1)
+        fi, fl = t(image, label)
+        assert bi.dtype == torch.uint8 and torch.equal(bi.float(), fi) and torch.equal(bl, fl)
+
+
+def test_random_scale_resizes_both_and_creates_no_new_labels():
+    runtime.set_seed(0)
+    image, label, w = coord_pair(20, 30)
+    sizes = set()
+    for _ in range(10):
+        si, sl = RandomScale(0.5, 2.0)(image, label)
+        assert si.shape[1:] == sl.shape and sl.dtype == label.dtype
+        assert set(sl.unique().tolist()) <= set(label.unique().tolist())
+        sizes.add(tuple(sl.shape))
+        h, w_ = sl.shape
+        assert 10 <= h <= 40 and 15 <= w_ <= 60
+    assert len(sizes) > 5, "the scale is drawn at random"
+    with pytest.raises(ValueError, match="RandomScale"):
+        RandomScale(2.0, 1.0)
