@@ -9,6 +9,7 @@ continue a run (another model, another config) is never overwritten: it is kept 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import random
 import tempfile
@@ -61,13 +62,16 @@ def check_checkpoint_path(path) -> Path:
 def atomic_save(obj, path: Path) -> None:
     """``torch.save`` to a temporary file beside ``path``, then rename it over ``path``.
 
-    A crash mid-write leaves the old file intact; nothing but ``path`` is ever replaced.
+    A crash mid-write leaves the old file intact; nothing but ``path`` is ever replaced. The
+    bytes go through memory first, so they do not depend on the temporary file's name.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
+            f.write(buffer.getvalue())
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -124,7 +124,7 @@ def _run_epoch(run: _Run, train_loader, val_loader, epoch: int, epochs: int,
 def fit(model: nn.Module, train_loader, val_loader=None, loss=None, epochs: int = 1,
         lr: float = 1e-3, optimizer="adamw", schedule: str | None = "poly",
         num_classes: int = 21, device=None, checkpoint=None, config=None,
-        progress: bool = True) -> list[dict]:
+        progress: bool = True, on_epoch=None) -> list[dict]:
     """Train ``model`` and return its history, one dict per epoch.
 
     Each entry has ``epoch`` (from 1), ``loss`` (mean training batch loss), ``pixel_acc`` and
@@ -137,7 +137,9 @@ def fit(model: nn.Module, train_loader, val_loader=None, loss=None, epochs: int 
     With ``checkpoint`` (a ``.pt`` path) the state is saved after every epoch together with
     ``config`` (plain values describing the run: model, data, loss...) and the history; a
     later call with the same config resumes, or returns the stored history at once when all
-    ``epochs`` are done. Seed first (``runtime.set_seed``) for repeatable results.
+    ``epochs`` are done. ``on_epoch(entry)``, if given, is called after each trained epoch
+    (e.g. to report progress from another process). Seed first (``runtime.set_seed``) for
+    repeatable results.
     """
     _check_fit_args(train_loader, epochs, config, checkpoint)
     accel = accel_for(runtime.device() if device is None else device)
@@ -155,6 +157,8 @@ def fit(model: nn.Module, train_loader, val_loader=None, loss=None, epochs: int 
         history.append(_run_epoch(run, train_loader, val_loader, epoch, epochs, progress))
         if checkpoint:
             _save_run(checkpoint, run, meta, history, train_loader)
+        if on_epoch is not None:
+            on_epoch(history[-1])
     return history
 
 

@@ -8,6 +8,7 @@ on the CPU by patching the device decision.
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 import pytest
@@ -308,15 +309,18 @@ def test_load_checkpoint_errors(tmp_path):
         train.save_checkpoint(tmp_path / "notes.txt", tiny_net())
 
 
-def test_failed_save_keeps_the_old_file(tmp_path, monkeypatch):
+@pytest.mark.parametrize("fail_in", ["torch.save", "os.fsync"])
+def test_failed_save_keeps_the_old_file(tmp_path, monkeypatch, fail_in):
     path = tmp_path / "m.pt"
     train.save_checkpoint(path, tiny_net(), config={"v": 1})
 
-    def broken_save(obj, f):
-        f.write(b"half")
+    def broken(obj, *args):
+        if hasattr(obj, "write"):
+            obj.write(b"half")
         raise OSError("disk full")
 
-    monkeypatch.setattr(torch, "save", broken_save)
+    module, name = fail_in.split(".")
+    monkeypatch.setattr({"torch": torch, "os": os}[module], name, broken)
     with pytest.raises(OSError, match="disk full"):
         train.save_checkpoint(path, tiny_net(), config={"v": 2})
     monkeypatch.undo()
@@ -427,3 +431,12 @@ def test_checkpoint_of_another_model_is_kept_not_overwritten(tmp_path, capsys):
     assert train.load_checkpoint(path, pixel_net())  # the new run's checkpoint
     run(checkpoint=path, config={"run": "keep"})  # and back: a second one gets the next name
     assert (tmp_path / "m.old2.pt").is_file() and kept.read_bytes() == before
+
+
+def test_on_epoch_sees_every_trained_epoch_and_none_that_was_skipped(tmp_path):
+    seen = []
+    _, history = run(epochs=3, checkpoint=tmp_path / "m.pt", on_epoch=seen.append)
+    assert seen == history
+    again = []
+    run(epochs=3, checkpoint=tmp_path / "m.pt", on_epoch=again.append)
+    assert again == []  # complete checkpoint: nothing trained, nothing reported
