@@ -36,7 +36,7 @@ from PIL import Image
 from .synth_scene import SEED, make_example
 from .voc import MINI_VOC_DIR, NUM_CLASSES, VOC_CLASSES, VOID, image_path, mask_path, save_mask
 
-N_TRAIN, N_VAL = 300, 100
+N_TRAIN, N_VAL = 1000, 200
 ID_PREFIX = "2026_"
 JPEG_QUALITY = 90
 

@@ -29,18 +29,19 @@ from .voc import NUM_CLASSES, VOC_CLASSES, VOID
 
 SEED = 2026  # the mini set's seed; image i is drawn from default_rng([SEED, i])
 SIZE_RANGE = (96, 256)  # image height and width, each drawn uniformly in this range (px)
-JPEG_QUALITY = 90
 VOID_WINDOW = 3  # void = pixels whose 3x3 neighbourhood spans two classes: a ~2 px band
 MIN_VISIBLE = 40  # an object with fewer labelled (non-void) pixels is dropped from the scene
 
-# Long-tail class frequency: rank 0 is the most common class; weight ~ (rank + 1) ** -0.8.
+# Long-tail class frequency: rank 0 is the most common class; weight ~ (rank + 1) ** -TAIL.
 FREQUENCY_ORDER = (
     "person", "car", "dog", "chair", "cat", "bird", "bottle", "tv/monitor", "aeroplane",
     "boat", "horse", "bus", "sofa", "train", "sheep", "motorbike", "cow", "bicycle",
     "diningtable", "potted plant",
 )
-CLASS_WEIGHTS = np.array([(1.0 + FREQUENCY_ORDER.index(VOC_CLASSES[c])) ** -0.8
+TAIL = 0.5
+CLASS_WEIGHTS = np.array([(1.0 + FREQUENCY_ORDER.index(VOC_CLASSES[c])) ** -TAIL
                           for c in range(1, NUM_CLASSES)])
+OBJECT_STREAM = 1  # object images come from default_rng([seed, OBJECT_STREAM, index])
 
 # --------------------------------------------------------------------------- scene layout
 def _plan(rng, h, w):
@@ -197,3 +198,26 @@ def _finish(rng, img):
     return np.clip(np.rint(img), 0, 255).astype(np.uint8)
 
 
+
+
+def make_object_image(index: int, seed: int = SEED, size: int = 80):
+    """Classification example ``index``: ``(image (size, size, 3) uint8, class 0-19)``.
+
+    One object of class ``index % 20 + 1`` (so every class is equally frequent), drawn as in
+    the segmentation scenes (same silhouettes, textures, colours, clutter and camera effects)
+    but large and near the centre, like an ImageNet photo. The stream ``[seed, 1, index]``
+    never meets the scenes' ``[seed, index]``: no pretraining image is a mini-set image.
+    """
+    rng = np.random.default_rng([seed, OBJECT_STREAM, index])
+    c = 1 + index % (NUM_CLASSES - 1)
+    o = _place(rng, c, size, size)
+    o["half_h"] = min(rng.uniform(0.22, 0.45) * size, 0.48 * size / ASPECT[c], 0.48 * size)
+    half_w = o["half_h"] * ASPECT[c]
+    o["cx"] = rng.uniform(0.75 * half_w, size - 0.75 * half_w) if size > 1.5 * half_w else size / 2
+    o["cy"] = rng.uniform(0.75 * o["half_h"], size - 0.75 * o["half_h"])
+    noise = noise_fields(rng, (size, size))
+    x, y, u, v = _local(o, size, size)
+    body, accent = shape(c, u, v)
+    img = _background(rng, size, size, noise)
+    _render_object(rng, img, o, body, accent, x, y, v, noise)
+    return _finish(rng, img), c - 1
