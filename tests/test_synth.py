@@ -210,7 +210,8 @@ def test_committed_set_follows_voc_rules():
 def test_committed_sizes_vary(committed_masks):
     sizes = np.array([cls.shape for _, cls, _ in committed_masks])
     h, w = sizes[:, 0], sizes[:, 1]
-    assert h.min() >= synth_scene.SIZE_RANGE[0] and max(h.max(), w.max()) <= synth_scene.SIZE_RANGE[1]
+    low, high = synth_scene.SIZE_RANGE
+    assert h.min() >= low and max(h.max(), w.max()) <= high
     assert (h > w).sum() > 50 and (h < w).sum() > 50
     assert ((h < 128) & (w < 128)).sum() >= 5
     assert len({tuple(s) for s in sizes}) > 200

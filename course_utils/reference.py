@@ -1,0 +1,245 @@
+"""Reference models: trained by one command, shipped with the course, verified by ``make test``.
+
+A minute of CPU training shows training happen but cannot give a model worth analysing, and its
+numbers change with the CPU. So the notebooks analyse models that ship with the course,
+produced from the recorded configs in :mod:`course_utils.reference_runs` by
+
+    python -m course_utils.reference            # train everything (make reference)
+    python -m course_utils.reference --only fcn8s
+    python -m course_utils.reference --verify   # re-evaluate the shipped files (make test)
+    python -m course_utils.reference --list
+
+``reference/manifest.json`` records, for every run, its config, training history and
+validation scores; for the runs the notebooks load, also the file (half-precision weights)
+with its SHA-256. :func:`load` checks the hash and reads with ``weights_only=True``. Evaluating
+a fixed model gives the same numbers on any CPU, which training does not: ``--verify``
+re-evaluates each file and checks the manifest's scores within ``VERIFY_TOLERANCE``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from . import reference_runs as runs_mod
+from .checkpoints import atomic_save
+from .runtime import REPO_ROOT, relpath
+from .voc import MINI_VOC_DIR, find_voc_root, read_split
+
+REFERENCE_DIR = REPO_ROOT / "reference"
+MANIFEST = REFERENCE_DIR / "manifest.json"
+FORMAT = "course_utils.reference/1"
+VERIFY_TOLERANCE = 1e-3  # absolute, on mIoU, pixel accuracy and every per-class IoU
+COMMAND = "python -m course_utils.reference"
+
+
+class ReferenceModelError(RuntimeError):
+    """A shipped reference model is missing, corrupt or not described by the manifest."""
+
+
+# --------------------------------------------------------------------------- files
+def sha256(path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def data_fingerprint(root=None) -> str:
+    """SHA-256 over a VOC folder's split files, masks and images: which data a model saw."""
+    root = find_voc_root(root)
+    digest = hashlib.sha256()
+    ids = sorted(set(read_split(root, "train")) | set(read_split(root, "val")))
+    files = [root / "ImageSets/Segmentation" / f"{s}.txt" for s in ("train", "val")]
+    for i in ids:
+        files += [root / "SegmentationClass" / f"{i}.png", root / "JPEGImages" / f"{i}.jpg"]
+    for f in files:
+        digest.update(f.name.encode())
+        digest.update(f.read_bytes())
+    return digest.hexdigest()
+
+
+def read_manifest(path=MANIFEST) -> dict:
+    """The manifest, or a clear error saying how to make it."""
+    path = Path(path)
+    if not path.is_file():
+        raise ReferenceModelError(f"{relpath(path)} is missing: run `{COMMAND}` (make "
+                                  "reference) to train the reference models")
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise ReferenceModelError(f"{relpath(path)}: unreadable ({err}); restore it from git "
+                                  f"or run `{COMMAND}`") from err
+    if manifest.get("format") != FORMAT:
+        raise ReferenceModelError(f"{relpath(path)}: not a {FORMAT} manifest")
+    return manifest
+
+
+def _write_manifest(manifest: dict, path=MANIFEST) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(manifest, indent=1) + "\n")
+    os.replace(tmp, path)
+
+
+def _entry(name: str, manifest: dict) -> dict:
+    if name not in manifest.get("runs", {}):
+        known = ", ".join(sorted(manifest.get("runs", {}))) or "none"
+        raise ReferenceModelError(f"{relpath(MANIFEST)} has no run {name!r} (runs: {known}); "
+                                  f"train it with `{COMMAND} --only {name}`")
+    return manifest["runs"][name]
+
+
+def _regenerate_hint(name: str) -> str:
+    return f"regenerate it with `{COMMAND} --only {name}` (or restore it with git)"
+
+
+def load(name: str, device="cpu", manifest_path=MANIFEST):
+    """The shipped model ``name`` (eval mode, float32, on ``device``) and its manifest entry.
+
+    The file's SHA-256 must match the manifest and it is read with ``weights_only=True``; a
+    missing, corrupt or foreign file raises :class:`ReferenceModelError` saying how to
+    regenerate it.
+    """
+    entry = _entry(name, read_manifest(manifest_path))
+    if "file" not in entry:
+        raise ReferenceModelError(f"run {name!r} ships no weights (only its scores are in the "
+                                  "manifest)")
+    path = Path(manifest_path).parent / entry["file"]
+    if not path.is_file():
+        raise ReferenceModelError(f"{relpath(path)} is missing: {_regenerate_hint(name)}")
+    if sha256(path) != entry["sha256"]:
+        raise ReferenceModelError(f"{relpath(path)}: SHA-256 differs from the manifest "
+                                  f"(corrupt or replaced): {_regenerate_hint(name)}")
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        model = runs_mod.build_model(entry["config"]["model"], with_backbone=False)
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v
+                               for k, v in saved["state_dict"].items()})
+    except Exception as err:  # unreadable zip, wrong keys or shapes: all mean "not this model"
+        raise ReferenceModelError(f"{relpath(path)}: cannot be loaded as run {name!r} "
+                                  f"({type(err).__name__}: {err}); {_regenerate_hint(name)}"
+                                  ) from err
+    return model.to(device).eval(), entry
+
+
+def save_weights(name: str, model, config: dict, directory=REFERENCE_DIR) -> dict:
+    """Write ``model``'s weights in half precision; return the manifest's file fields."""
+    path = Path(directory) / f"{name}.pt"
+    state = runs_mod.half_state(model)
+    atomic_save({"format": FORMAT, "name": name, "config": config, "state_dict": state}, path)
+    return {"file": path.name, "sha256": sha256(path), "bytes": path.stat().st_size}
+
+
+# --------------------------------------------------------------------------- verification
+def compare_scores(expected: dict, measured: dict, tol: float = VERIFY_TOLERANCE) -> list[str]:
+    """Where ``measured`` scores differ from ``expected`` by more than ``tol``."""
+    problems = []
+    for key in ("miou", "pixel_acc", "band_acc", "interior_acc"):
+        if abs(expected[key] - measured[key]) > tol:
+            problems.append(f"{key} {measured[key]:.4f} != manifest {expected[key]:.4f}")
+    for c, (e, m) in enumerate(zip(expected["iou"], measured["iou"], strict=True)):
+        if (e is None) != (m is None) or (e is not None and abs(e - m) > tol):
+            problems.append(f"IoU of class {c}: {m} != manifest {e}")
+    return problems
+
+
+def verify(names=None, manifest_path=MANIFEST, root=None) -> list[str]:
+    """Re-evaluate every shipped model (or ``names``) on the val split; return the problems
+    (empty when the files match their hashes and reproduce the manifest's scores)."""
+    manifest = read_manifest(manifest_path)
+    problems = []
+    if manifest["data"]["fingerprint"] != data_fingerprint(root):
+        problems.append(f"the data under {relpath(find_voc_root(root))} differ from the data "
+                        "the manifest was made on")
+    shipped = [n for n, e in manifest["runs"].items() if "file" in e]
+    for name in names or shipped:
+        try:
+            model, entry = load(name, manifest_path=manifest_path)
+        except ReferenceModelError as err:
+            problems.append(str(err))
+            continue
+        measured = runs_mod.evaluate_run(model, root)
+        problems += [f"{name}: {p}" for p in compare_scores(entry["val"], measured)]
+    return problems
+
+
+# --------------------------------------------------------------------------- training
+def _header(root) -> dict:
+    return {"format": FORMAT, "command": COMMAND, "torch": torch.__version__,
+            "data": {"root": relpath(root), "fingerprint": data_fingerprint(root)}}
+
+
+def train_all(names=None, workers: int | None = None, device=None, root=None,
+              manifest_path=MANIFEST, runs=None, work_dir=runs_mod.WORK_DIR) -> dict:
+    """Train the runs ``names`` (default all, dependencies first) and update the manifest.
+
+    Finished runs are written to the manifest one by one, so an interrupted command keeps
+    them; unfinished ones resume from their checkpoints under ``checkpoints/reference``.
+    """
+    root = find_voc_root(root if root is not None else MINI_VOC_DIR)
+    manifest_path = Path(manifest_path)
+    try:
+        manifest = read_manifest(manifest_path)
+    except ReferenceModelError:
+        manifest = {"runs": {}}
+    manifest.update(_header(root))
+    start = time.perf_counter()
+
+    def record(name: str, result: dict) -> None:
+        manifest["runs"][name] = result
+        manifest["runs"] = dict(sorted(manifest["runs"].items()))
+        _write_manifest(manifest, manifest_path)
+
+    runs_mod.run_all(runs_mod.select(names, runs), record, workers=workers, device=device,
+                     root=root, ship_dir=manifest_path.parent, runs=runs, work_dir=work_dir)
+    manifest["wall_seconds"] = round(time.perf_counter() - start, 1)
+    _write_manifest(manifest, manifest_path)
+    return manifest
+
+
+def main(argv=None) -> int:
+    """Command line: train (default), ``--verify`` or ``--list``."""
+    p = argparse.ArgumentParser(prog=COMMAND, description=__doc__.split("\n")[0])
+    p.add_argument("--only", nargs="+", metavar="NAME", help="train these runs (and what "
+                   "they need that is not trained yet)")
+    p.add_argument("--verify", action="store_true",
+                   help="re-evaluate the shipped models and check the manifest's scores")
+    p.add_argument("--list", action="store_true", help="list the runs and their configs")
+    p.add_argument("--workers", type=int, default=None,
+                   help="parallel single-thread processes on a CPU (default: 2 or fewer)")
+    p.add_argument("--device", default=None, help="cpu or cuda (default: the best available)")
+    args = p.parse_args(argv)
+    if args.list:
+        for name, cfg in runs_mod.RUNS.items():
+            print(f"{name:<22} {json.dumps(cfg)}")
+        return 0
+    if args.verify:
+        try:
+            problems = verify(args.only)
+        except ReferenceModelError as err:
+            problems = [str(err)]
+        for line in problems:
+            print("FAILED:", line, file=sys.stderr)
+        if not problems:
+            print(f"reference models verified: files match {relpath(MANIFEST)}, scores "
+                  f"reproduced within {VERIFY_TOLERANCE}")
+        return 1 if problems else 0
+    manifest = train_all(args.only, args.workers, args.device)
+    print(f"wrote {relpath(MANIFEST)} ({len(manifest['runs'])} runs, "
+          f"{manifest['wall_seconds'] / 60:.1f} min)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

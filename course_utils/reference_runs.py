@@ -1,0 +1,239 @@
+"""The recorded configs of the reference models, and how one run is trained and scored.
+
+Each run in :data:`RUNS` is plain data: what model, loss, data pipeline, budget and seed. A run
+``ship``ped with the course has its half-precision weights in ``reference/``; the others (the
+extra seeds behind a mean and spread) leave only their scores in the manifest. Runs are
+independent single-thread jobs, so on a CPU two run side by side (one per core) and each gives
+the same result whichever process runs it; on a GPU they run one after the other.
+"""
+
+from __future__ import annotations
+
+import copy
+import multiprocessing as mp
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from functools import partial
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from . import losses, models, pretrain, runtime, train
+from .evaluation import full_image_loader, region_matrices, summarize
+from .voc import NUM_CLASSES, VOID, pixel_counts
+from .voc_dataset import VOCSegDataset, train_transform
+
+WORK_DIR = runtime.REPO_ROOT / "checkpoints" / "reference"  # resumable state, git-ignored
+SEEDS = (0, 1, 2)
+
+# --------------------------------------------------------------------------- the recipes
+BACKBONE = {"kind": "pretrain", "images": 16000, "size": 80, "epochs": 4, "batch_size": 32,
+            "lr": 3e-3, "label_smoothing": 0.1, "seed": 0}
+SEGMENT = {"kind": "segment", "crop": 128, "scale": [0.75, 1.5], "batch_size": 8,
+           "optimizer": "adamw", "schedule": "poly", "loss": {"name": "ce"}}
+FCN8S = {"name": "fcn", "variant": "8s", "backbone": "backbone"}
+UNET = {"name": "unet", "depth": 4, "width": 16}
+LONG, SHORT = 40, 12  # epochs: the shipped models; the extra seeds of a comparison
+LOSS_MODEL = {"name": "unet", "depth": 3, "width": 16}
+LOSSES = {"ce": {"name": "ce"}, "wce": {"name": "wce", "weights": "median"},
+          "focal": {"name": "focal", "gamma": 2.0}}
+
+
+def _segment(model, epochs, lr, seed=0, ship=False, **extra) -> dict:
+    return {**SEGMENT, "model": model, "epochs": epochs, "lr": lr, "seed": seed,
+            "ship": ship, **extra}
+
+
+RUNS: dict[str, dict] = {
+    "backbone": BACKBONE,
+    "fcn8s": _segment(FCN8S, LONG, 1e-3, ship=True),
+    "unet": _segment(UNET, LONG, 2e-3, ship=True),
+    **{f"fcn8s-short-seed{s}": _segment(FCN8S, SHORT, 1e-3, seed=s) for s in SEEDS},
+    **{f"unet-short-seed{s}": _segment(UNET, SHORT, 2e-3, seed=s) for s in SEEDS},
+    **{f"loss-{k}-seed{s}": _segment(LOSS_MODEL, SHORT, 2e-3, seed=s, ship=s == 0, loss=v,
+                                     crop=96)
+       for k, v in LOSSES.items() for s in SEEDS},
+}
+
+
+def needs(cfg: dict) -> list[str]:
+    """The runs a run with config ``cfg`` depends on (the backbone of an FCN)."""
+    backbone = cfg.get("model", {}).get("backbone")
+    return [backbone] if backbone else []
+
+
+def select(names=None, runs=None) -> list[str]:
+    """``names`` (default: every run) with their dependencies, dependencies first."""
+    runs = RUNS if runs is None else runs
+    names = list(runs) if not names else list(names)
+    unknown = [n for n in names if n not in runs]
+    if unknown:
+        raise ValueError(f"unknown run(s) {unknown}; known: {', '.join(runs)}")
+    ordered: list[str] = []
+    for n in names:
+        for dep in needs(runs[n]) + [n]:
+            if dep not in ordered:
+                ordered.append(dep)
+    return ordered
+
+
+# --------------------------------------------------------------------------- building blocks
+def backbone_file(name: str = "backbone", work_dir=WORK_DIR) -> Path:
+    return Path(work_dir) / f"{name}-weights.pt"
+
+
+def build_model(spec: dict, with_backbone: bool = True, work_dir=WORK_DIR) -> nn.Module:
+    """The network a run's ``model`` spec names; an FCN gets its pretrained backbone when
+    ``with_backbone`` (training) and not when its weights are about to be loaded anyway."""
+    if spec["name"] == "fcn":
+        net = models.FCN(NUM_CLASSES, variant=spec["variant"])
+        if with_backbone and spec.get("backbone"):
+            path = backbone_file(spec["backbone"], work_dir)
+            if not path.is_file():
+                raise FileNotFoundError(f"{runtime.relpath(path)}: the pretrained backbone is "
+                                        "missing; train it with `python -m course_utils."
+                                        f"reference --only {spec['backbone']}`")
+            net.load_backbone(torch.load(path, map_location="cpu", weights_only=True))
+        return net
+    if spec["name"] == "unet":
+        return models.UNet(3, NUM_CLASSES, depth=spec["depth"], width=spec["width"])
+    raise ValueError(f"model spec {spec!r}: unknown name (expected 'fcn' or 'unet')")
+
+
+def build_loss(spec: dict, root) -> nn.Module | partial:
+    """Cross-entropy, median-frequency weighted cross-entropy or softmax focal loss."""
+    if spec["name"] == "ce":
+        return nn.CrossEntropyLoss(ignore_index=VOID)
+    if spec["name"] == "wce":
+        weight = losses.class_weights(pixel_counts(root, "train"), spec["weights"])
+        return partial(losses.weighted_cross_entropy, weight=weight)
+    if spec["name"] == "focal":
+        return partial(losses.softmax_focal_loss, gamma=spec["gamma"])
+    raise ValueError(f"loss spec {spec!r}: unknown name (expected ce, wce or focal)")
+
+
+def half_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The state dict with floating tensors in float16 (half the bytes; integers kept)."""
+    return {k: v.detach().cpu().half() if v.is_floating_point() else v.detach().cpu()
+            for k, v in model.state_dict().items()}
+
+
+def round_to_half_(model: nn.Module) -> nn.Module:
+    """Round the weights through float16 in place, so the model scored is the model shipped."""
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v
+                           for k, v in half_state(model).items()})
+    return model
+
+
+def evaluate_run(model: nn.Module, root=None) -> dict:
+    """Full-image validation scores of a trained run (see :mod:`course_utils.evaluation`)."""
+    return summarize(region_matrices(model.cpu(), full_image_loader(root, "val")))
+
+
+# --------------------------------------------------------------------------- one run
+def _pretrain(name: str, cfg: dict, device, report, work_dir) -> dict:
+    train_dl = DataLoader(pretrain.ObjectImages(cfg["images"], cfg["size"], flip=True),
+                          cfg["batch_size"], shuffle=True, drop_last=True,
+                          generator=torch.Generator().manual_seed(cfg["seed"]))
+    val_dl = DataLoader(pretrain.ObjectImages(2000, cfg["size"], offset=pretrain.VAL_OFFSET),
+                        256)
+    net = pretrain.classifier()
+    history = train.fit(net, train_dl, val_dl, epochs=cfg["epochs"], lr=cfg["lr"],
+                        schedule="cosine", num_classes=pretrain.OBJECT_CLASSES, device=device,
+                        loss=nn.CrossEntropyLoss(label_smoothing=cfg["label_smoothing"]),
+                        checkpoint=Path(work_dir) / f"{name}.pt", config=cfg, progress=False,
+                        on_epoch=report)
+    torch.save(pretrain.backbone_state(net.cpu()), backbone_file(name, work_dir))
+    return {"history": history, "val": {"accuracy": round(history[-1]["pixel_acc"], 6)}}
+
+
+def _segment_run(name: str, cfg: dict, device, report, root, ship_dir, work_dir) -> dict:
+    dataset = VOCSegDataset(root, "train", train_transform(cfg["crop"], cfg["scale"]),
+                            cache=True)
+    train_dl = DataLoader(dataset, cfg["batch_size"], shuffle=True, drop_last=True,
+                          generator=torch.Generator().manual_seed(cfg["seed"]))
+    net = build_model(cfg["model"], work_dir=work_dir)
+    history = train.fit(net, train_dl, loss=build_loss(cfg["loss"], root),
+                        epochs=cfg["epochs"], lr=cfg["lr"], optimizer=cfg["optimizer"],
+                        schedule=cfg["schedule"], device=device,
+                        checkpoint=Path(work_dir) / f"{name}.pt", config=cfg, progress=False,
+                        on_epoch=report)
+    result = {"history": history, "val": evaluate_run(round_to_half_(net.cpu()), root)}
+    if cfg["ship"]:
+        from .reference import save_weights  # reference imports this module
+
+        result.update(save_weights(name, net, cfg, ship_dir))
+    return result
+
+
+def run_one(name: str, cfg: dict, device=None, root=None, ship_dir=None, work_dir=WORK_DIR,
+            queue=None) -> dict:
+    """Train and score the run ``name`` with config ``cfg``; returns its manifest entry
+    (without the file fields when it is not shipped). Progress goes to ``queue`` as
+    ``(name, epoch)`` messages."""
+    cfg = copy.deepcopy(cfg)
+    device = torch.device(device or runtime.device())
+    Path(work_dir).mkdir(parents=True, exist_ok=True)
+    if device.type == "cpu":
+        torch.set_num_threads(1)  # bit-reproducible, and two runs share two cores
+    runtime.set_seed(cfg["seed"])
+    report = (lambda entry: queue.put((name, entry["epoch"]))) if queue is not None else None
+    start = time.perf_counter()
+    if cfg["kind"] == "pretrain":
+        result = _pretrain(name, cfg, device, report, work_dir)
+    else:
+        result = _segment_run(name, cfg, device, report, root, ship_dir, work_dir)
+    return {"config": cfg, **result, "seconds": round(time.perf_counter() - start, 1),
+            "device": device.type, "threads": torch.get_num_threads()}
+
+
+def run_all(names: list[str], record, workers=None, device=None, root=None, ship_dir=None,
+            runs=None, work_dir=WORK_DIR) -> None:
+    """Train ``names`` (dependencies first), calling ``record(name, entry)`` as each ends.
+
+    On a CPU, ``workers`` single-thread processes run side by side (default: up to 2, one per
+    core); on a GPU one process runs them in turn. One progress bar counts epochs over all runs.
+    """
+    runs = RUNS if runs is None else runs
+    device = torch.device(device or runtime.device())
+    workers = workers or (min(2, mp.cpu_count()) if device.type == "cpu" else 1)
+    job = partial(run_one, device=str(device), root=root, ship_dir=ship_dir, work_dir=work_dir)
+    with tqdm(total=sum(runs[n]["epochs"] for n in names), desc="reference models",
+              unit="epoch") as bar:
+        if workers == 1:
+            for name in names:
+                record(name, job(name, runs[name], queue=_BarQueue(bar)))
+            return
+        ctx = mp.get_context("spawn")
+        with mp.Manager() as manager, ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+            _schedule(names, runs, pool, manager.Queue(), bar, record, job)
+
+
+class _BarQueue:
+    """A queue look-alike that advances the progress bar (the single-process case)."""
+
+    def __init__(self, bar):
+        self.bar = bar
+
+    def put(self, message):
+        self.bar.set_postfix_str(f"{message[0]} epoch {message[1]}")
+        self.bar.update()
+
+
+def _schedule(names, runs, pool, queue, bar, record, job) -> None:
+    """Submit each run once its dependencies are done; drain progress while waiting."""
+    pending, running, done = list(names), {}, set()
+    while pending or running:
+        for name in [n for n in pending if all(d in done for d in needs(runs[n]))]:
+            running[pool.submit(job, name, runs[name], queue=queue)] = name
+            pending.remove(name)
+        finished, _ = wait(running, timeout=1.0, return_when=FIRST_COMPLETED)
+        while not queue.empty():
+            _BarQueue(bar).put(queue.get())
+        for future in finished:
+            name = running.pop(future)
+            record(name, future.result())  # a failed run raises here and stops the command
+            done.add(name)

@@ -1,0 +1,60 @@
+"""Full-image evaluation: one confusion matrix over whole images, band vs interior."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from voc_fixtures import make_voc
+
+from course_utils import evaluation, metrics, train
+from course_utils.voc import VOID
+
+
+class Oracle(nn.Module):
+    """Predicts the labels it is given in advance (one image per call), as logits."""
+
+    def __init__(self, labels):
+        super().__init__()
+        self.labels, self.calls, self.p = labels, 0, nn.Parameter(torch.zeros(()))
+
+    def forward(self, x):
+        y = self.labels[self.calls].clone()
+        self.calls += 1
+        y[y == VOID] = 0
+        return nn.functional.one_hot(y, 21).permute(2, 0, 1)[None].float() + 0 * self.p
+
+
+def test_full_image_loader_keeps_every_image_whole(tmp_path):
+    root = make_voc(tmp_path, sizes=((40, 60), (50, 30)))
+    loader = evaluation.full_image_loader(root, "train")
+    shapes = [tuple(lab.shape) for _, lab in loader]
+    assert shapes == [(1, 40, 60), (1, 50, 30)]
+
+
+def test_region_matrices_split_pixels_into_band_and_interior(tmp_path):
+    root = make_voc(tmp_path, sizes=((40, 60), (50, 30)))
+    labels = [lab[0] for _, lab in evaluation.full_image_loader(root, "train")]
+    wrong = [lab.clone() for lab in labels]
+    wrong[0][20, 30] = 3  # one interior pixel wrong
+    cms = evaluation.region_matrices(Oracle(wrong), evaluation.full_image_loader(root, "train"))
+    total = sum(int((lab != VOID).sum()) for lab in labels)
+    assert int(cms["all"].matrix.sum()) == total
+    assert int(cms["band"].matrix.sum()) + int(cms["interior"].matrix.sum()) == total
+    band = [metrics.boundary_mask(lab, evaluation.BAND_WIDTH) & (lab != VOID) for lab in labels]
+    assert int(cms["band"].matrix.sum()) == sum(int(b.sum()) for b in band)
+    assert cms["band"].compute()["pixel_acc"] == 1.0
+    assert cms["interior"].compute()["pixel_acc"] < 1.0
+    s = evaluation.summarize(cms)
+    assert s["band_acc"] == 1.0 and s["pixels"] == total and len(s["iou"]) == 21
+    assert s["iou"][5] is None  # absent everywhere: NaN in the matrix, None in JSON
+
+
+def test_summarize_matches_train_evaluate(tmp_path):
+    root = make_voc(tmp_path)
+    torch.manual_seed(0)
+    net = nn.Conv2d(3, 21, 3, padding=1)
+    loader = evaluation.full_image_loader(root, "train")
+    ours = evaluation.summarize(evaluation.region_matrices(net, loader))
+    ref = train.evaluate(net, loader).compute()
+    assert abs(ours["miou"] - float(ref["miou"])) < 1e-6
+    assert abs(ours["pixel_acc"] - float(ref["pixel_acc"])) < 1e-6

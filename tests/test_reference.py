@@ -1,0 +1,175 @@
+"""Reference models: training runs, the manifest, hashed half-precision files, load and verify.
+
+Tiny runs (a few images of a fixture folder, one epoch) exercise the whole path the shipped
+models take; the real shipped files are checked by ``python -m course_utils.reference
+--verify`` in ``make test`` and by the last test here.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from voc_fixtures import make_voc
+
+from course_utils import reference, reference_runs
+from course_utils.reference import ReferenceModelError
+
+pytestmark = pytest.mark.filterwarnings("ignore:class_weights:UserWarning")
+
+TINY_SEGMENT = {**reference_runs.SEGMENT, "crop": 24, "batch_size": 2, "epochs": 1,
+                "lr": 1e-3, "seed": 0}
+TINY = {
+    "bb": {**reference_runs.BACKBONE, "images": 32, "size": 32, "epochs": 1, "batch_size": 16},
+    "fcn": {**TINY_SEGMENT, "model": {"name": "fcn", "variant": "8s", "backbone": "bb"},
+            "ship": True},
+    "unet": {**TINY_SEGMENT, "model": {"name": "unet", "depth": 2, "width": 4}, "ship": True,
+             "loss": {"name": "wce", "weights": "median"}},
+    "unet-focal": {**TINY_SEGMENT, "model": {"name": "unet", "depth": 2, "width": 4},
+                   "ship": False, "loss": {"name": "focal", "gamma": 2.0}},
+}
+
+
+@pytest.fixture(scope="module")
+def voc_root(tmp_path_factory):
+    root = make_voc(tmp_path_factory.mktemp("voc"), sizes=((40, 60), (50, 30), (24, 24),
+                                                             (33, 41)))
+    (root / "ImageSets/Segmentation/val.txt").write_text("2099_000001\n2099_000003\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def trained(voc_root, tmp_path_factory):
+    out = tmp_path_factory.mktemp("ref")
+    manifest = reference.train_all(None, workers=1, device="cpu", root=voc_root,
+                                   manifest_path=out / "manifest.json", runs=TINY,
+                                   work_dir=out / "work")
+    return out / "manifest.json", manifest
+
+
+def test_manifest_records_every_run_with_config_history_and_scores(trained):
+    path, manifest = trained
+    assert json.loads(path.read_text()) == manifest
+    assert set(manifest["runs"]) == set(TINY)
+    for name, entry in manifest["runs"].items():
+        assert entry["config"] == json.loads(json.dumps(TINY[name]))
+        assert len(entry["history"]) == TINY[name]["epochs"]
+    assert 0 <= manifest["runs"]["bb"]["val"]["accuracy"] <= 1
+    fcn = manifest["runs"]["fcn"]["val"]
+    assert len(fcn["iou"]) == 21 and 0 <= fcn["miou"] <= 1 and fcn["pixels"] > 0
+    assert {"band_acc", "interior_acc", "class_acc"} <= set(fcn)
+    assert "file" in manifest["runs"]["fcn"] and "file" not in manifest["runs"]["unet-focal"]
+    assert len(manifest["data"]["fingerprint"]) == 64
+
+
+def test_shipped_file_is_half_precision_and_matches_its_hash(trained):
+    path, manifest = trained
+    entry = manifest["runs"]["fcn"]
+    file = path.parent / entry["file"]
+    assert reference.sha256(file) == entry["sha256"] and file.stat().st_size == entry["bytes"]
+    saved = torch.load(file, weights_only=True)
+    floats = [v for v in saved["state_dict"].values() if v.is_floating_point()]
+    assert floats and all(v.dtype == torch.float16 for v in floats)
+
+
+def test_load_gives_an_eval_model_that_reproduces_the_manifest(trained, voc_root):
+    path, manifest = trained
+    model, entry = reference.load("unet", manifest_path=path)
+    assert not model.training and entry == manifest["runs"]["unet"]
+    measured = reference_runs.evaluate_run(model, voc_root)
+    assert reference.compare_scores(entry["val"], measured, tol=0.0) == []
+    assert reference.verify(manifest_path=path, root=voc_root) == []
+
+
+def test_two_worker_processes_give_the_same_runs_as_one(trained, voc_root, tmp_path):
+    _, one = trained
+    two = reference.train_all(["fcn", "unet-focal"], workers=2, device="cpu", root=voc_root,
+                              manifest_path=tmp_path / "manifest.json", runs=TINY,
+                              work_dir=tmp_path / "work")
+    for name in ("bb", "fcn", "unet-focal"):
+        assert two["runs"][name]["val"] == one["runs"][name]["val"], name
+    # same weights (the files' bytes differ: torch.save writes a per-process serialization id)
+    ours = torch.load(tmp_path / "fcn.pt", weights_only=True)["state_dict"]
+    theirs = torch.load(trained[0].parent / "fcn.pt", weights_only=True)["state_dict"]
+    assert ours.keys() == theirs.keys() and all(torch.equal(ours[k], theirs[k]) for k in ours)
+
+
+def _copy(trained, tmp_path):
+    path, manifest = trained
+    for f in path.parent.glob("*.pt"):
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    return tmp_path / "manifest.json", manifest
+
+
+def test_corrupt_or_missing_file_says_how_to_regenerate(trained, tmp_path, voc_root):
+    path, manifest = _copy(trained, tmp_path)
+    file = tmp_path / manifest["runs"]["fcn"]["file"]
+    file.write_bytes(file.read_bytes()[:-10] + b"0123456789")
+    with pytest.raises(ReferenceModelError, match="SHA-256 differs.*--only fcn"):
+        reference.load("fcn", manifest_path=path)
+    file.unlink()
+    with pytest.raises(ReferenceModelError, match="is missing.*--only fcn"):
+        reference.load("fcn", manifest_path=path)
+    problems = reference.verify(manifest_path=path, root=voc_root)
+    assert len(problems) == 1 and "fcn.pt is missing" in problems[0]
+
+
+def test_a_foreign_file_with_a_matching_hash_is_refused_cleanly(trained, tmp_path):
+    path, manifest = _copy(trained, tmp_path)
+    file = tmp_path / manifest["runs"]["fcn"]["file"]
+    torch.save({"state_dict": {"not": torch.zeros(1)}}, file)
+    manifest["runs"]["fcn"]["sha256"] = reference.sha256(file)
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(ReferenceModelError, match="cannot be loaded as run 'fcn'"):
+        reference.load("fcn", manifest_path=path)
+
+
+def test_verify_catches_scores_that_the_file_does_not_reproduce(trained, tmp_path, voc_root):
+    path, manifest = _copy(trained, tmp_path)
+    manifest["runs"]["unet"]["val"]["miou"] += 0.01
+    manifest["runs"]["unet"]["val"]["iou"][0] -= 0.01
+    path.write_text(json.dumps(manifest))
+    problems = reference.verify(manifest_path=path, root=voc_root)
+    assert any("unet: miou" in p for p in problems) and any("class 0" in p for p in problems)
+
+
+def test_verify_notices_other_data(trained, tmp_path, voc_root):
+    path, _ = _copy(trained, tmp_path)
+    other = make_voc(tmp_path / "other", sizes=((40, 60), (50, 30)), seed=1)
+    (other / "ImageSets/Segmentation/val.txt").write_text("2099_000001\n")
+    problems = reference.verify(["unet"], manifest_path=path, root=other)
+    assert any("differ from the data" in p for p in problems)
+
+
+def test_unknown_runs_and_missing_manifest_are_clear_errors(tmp_path):
+    with pytest.raises(ValueError, match="unknown run"):
+        reference_runs.select(["nope"], TINY)
+    assert reference_runs.select(["fcn"], TINY) == ["bb", "fcn"]
+    with pytest.raises(ReferenceModelError, match="make reference"):
+        reference.load("fcn", manifest_path=tmp_path / "manifest.json")
+    (tmp_path / "manifest.json").write_text("{not json")
+    with pytest.raises(ReferenceModelError, match="unreadable"):
+        reference.read_manifest(tmp_path / "manifest.json")
+
+
+def test_missing_backbone_is_reported_with_the_command(tmp_path):
+    spec = {"name": "fcn", "variant": "8s", "backbone": "bb"}
+    with pytest.raises(FileNotFoundError, match="--only bb"):
+        reference_runs.build_model(spec, work_dir=tmp_path)
+
+
+def test_every_recorded_run_builds_and_depends_only_on_known_runs():
+    for name, cfg in reference_runs.RUNS.items():
+        assert all(dep in reference_runs.RUNS for dep in reference_runs.needs(cfg)), name
+        if cfg["kind"] == "segment":
+            reference_runs.build_model(cfg["model"], with_backbone=False)
+    assert reference_runs.select()[0] == "backbone"
+
+
+@pytest.mark.skipif(not reference.MANIFEST.is_file(), reason="no shipped manifest yet")
+def test_shipped_models_stay_within_the_size_budget():
+    manifest = reference.read_manifest()
+    shipped = [e for e in manifest["runs"].values() if "file" in e]
+    assert shipped and sum(e["bytes"] for e in shipped) <= 40e6
