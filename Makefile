@@ -12,7 +12,8 @@ LAB_ARGS ?=
 # Jupyter refuses to start as root (containers, Colab-like machines) unless told to.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: install lab test unit nbval nbval-native nbval-other-cpu notebooks data bench lint clean
+.PHONY: install lab test unit verify nbval nbval-native nbval-other-cpu reference notebooks data bench \
+	lint clean
 
 # Create .venv if missing and install; redone only when pyproject.toml changes (idempotent).
 # d2l 1.0.3 pins ancient numpy/matplotlib exactly, so it goes in on its own with --no-deps.
@@ -28,7 +29,7 @@ install: $(STAMP)
 lab: install
 	$(VENV)/bin/jupyter lab notebooks/00-start-here.ipynb $(ROOT_FLAG) $(LAB_ARGS)
 
-test: unit nbval
+test: unit verify nbval
 
 unit: install
 	$(PY) -m pytest tests -n 2 -q
@@ -36,11 +37,24 @@ unit: install
 # Strict nbval twice against the same stored outputs: native kernels, then another CPU's.
 nbval: nbval-native nbval-other-cpu
 
+# Each pass trains in a fresh checkpoint folder: nothing is reused, a learner's checkpoints/
+# is never touched.
+RUN_NBVAL = d=$$(mktemp -d) && COURSE_CHECKPOINT_DIR=$$d COURSE_PROFILE=fast
+NBVAL_END = $(PY) -m pytest $(NBVAL) -n 2 --dist loadscope notebooks/; s=$$?; rm -rf $$d; exit $$s
+
 nbval-native: install
-	COURSE_PROFILE=fast $(PY) -m pytest $(NBVAL) -n 2 --dist loadscope notebooks/
+	$(RUN_NBVAL) $(NBVAL_END)
 
 nbval-other-cpu: install
-	COURSE_PROFILE=fast $(OTHER_CPU) $(PY) -m pytest $(NBVAL) -n 2 --dist loadscope notebooks/
+	$(RUN_NBVAL) $(OTHER_CPU) $(NBVAL_END)
+
+# Re-evaluate the shipped reference models and check reference/manifest.json.
+verify: install
+	$(PY) -m course_utils.reference --verify
+
+# Retrain every reference model from its recorded config (CPU: about 1.5 h on 2 cores).
+reference: install
+	$(PY) -m course_utils.reference
 
 # Re-execute every notebook in place (CPU, fast profile) and refresh the navigation.
 notebooks: install

@@ -212,23 +212,6 @@ class FCN(nn.Module):
             self.up3 = bilinear_upsampler(num_classes, 2)
         self.upsample = bilinear_upsampler(num_classes, int(variant[:-1]))
 
-    BACKBONE = ("stem", "layer1", "layer2", "layer3", "layer4")
-
-    def load_backbone(self, state: dict[str, torch.Tensor]) -> FCN:
-        """Load pretrained backbone weights (``stem``, ``layer1``-``layer4`` names, as
-        :func:`course_utils.pretrain.backbone_state` gives); the score layers are untouched.
-
-        Every backbone weight must be in ``state`` and nothing else may be: a partial or
-        foreign state dict raises ``ValueError`` naming the first offending keys.
-        """
-        own = {k for k in self.state_dict() if k.split(".")[0] in self.BACKBONE}
-        missing, extra = sorted(own - set(state)), sorted(set(state) - own)
-        if missing or extra:
-            raise ValueError(f"backbone state: missing {missing[:3]}, unexpected {extra[:3]} "
-                             f"(expected the {len(own)} stem/layer1-4 entries of a ResNet-18)")
-        self.load_state_dict(state, strict=False)
-        return self
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_images(x, 3)
         h, w = x.shape[-2:]

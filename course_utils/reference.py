@@ -123,7 +123,7 @@ def load(name: str, device="cpu", manifest_path=MANIFEST):
                                   f"(corrupt or replaced): {_regenerate_hint(name)}")
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True)
-        model = runs_mod.build_model(entry["config"]["model"], with_backbone=False)
+        model = runs_mod.build_model(entry["config"]["model"])
         model.load_state_dict({k: v.float() if v.is_floating_point() else v
                                for k, v in saved["state_dict"].items()})
     except Exception as err:  # unreadable zip, wrong keys or shapes: all mean "not this model"
@@ -211,8 +211,7 @@ def train_all(names=None, workers: int | None = None, device=None, root=None,
 def main(argv=None) -> int:
     """Command line: train (default), ``--verify`` or ``--list``."""
     p = argparse.ArgumentParser(prog=COMMAND, description=__doc__.split("\n")[0])
-    p.add_argument("--only", nargs="+", metavar="NAME", help="train these runs (and what "
-                   "they need that is not trained yet)")
+    p.add_argument("--only", nargs="+", metavar="NAME", help="train (or verify) these runs")
     p.add_argument("--verify", action="store_true",
                    help="re-evaluate the shipped models and check the manifest's scores")
     p.add_argument("--list", action="store_true", help="list the runs and their configs")

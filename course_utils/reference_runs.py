@@ -1,10 +1,11 @@
 """The recorded configs of the reference models, and how one run is trained and scored.
 
-Each run in :data:`RUNS` is plain data: what model, loss, data pipeline, budget and seed. A run
-``ship``ped with the course has its half-precision weights in ``reference/``; the others (the
-extra seeds behind a mean and spread) leave only their scores in the manifest. Runs are
-independent single-thread jobs, so on a CPU two run side by side (one per core) and each gives
-the same result whichever process runs it; on a GPU they run one after the other.
+Each run in :data:`RUNS` is plain data: what model, loss, data pipeline, budget and seed. Every
+run starts from random weights and sees only the mini set's training split. A run ``ship``ped
+with the course has its half-precision weights in ``reference/``; the others (the extra seeds
+behind a mean and spread) leave only their scores in the manifest. Runs are independent
+single-thread jobs, so on a CPU two run side by side (one per core) and each gives the same
+result whichever process runs it; on a GPU they run one after the other.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from . import losses, models, pretrain, runtime, train
+from . import losses, models, runtime, train
 from .evaluation import full_image_loader, region_matrices, summarize
 from .voc import NUM_CLASSES, VOID, pixel_counts
 from .voc_dataset import VOCSegDataset, train_transform
@@ -30,11 +31,9 @@ WORK_DIR = runtime.REPO_ROOT / "checkpoints" / "reference"  # resumable state, g
 SEEDS = (0, 1, 2)
 
 # --------------------------------------------------------------------------- the recipes
-BACKBONE = {"kind": "pretrain", "images": 16000, "size": 80, "epochs": 4, "batch_size": 32,
-            "lr": 3e-3, "label_smoothing": 0.1, "seed": 0}
-SEGMENT = {"kind": "segment", "crop": 128, "scale": [0.75, 1.5], "batch_size": 8,
-           "optimizer": "adamw", "schedule": "poly", "loss": {"name": "ce"}}
-FCN8S = {"name": "fcn", "variant": "8s", "backbone": "backbone"}
+SEGMENT = {"crop": 128, "scale": [0.75, 1.5], "batch_size": 8, "optimizer": "adamw",
+           "schedule": "poly", "loss": {"name": "ce"}}
+FCN8S = {"name": "fcn", "variant": "8s"}
 UNET = {"name": "unet", "depth": 4, "width": 16}
 LONG, SHORT = 40, 12  # epochs: the shipped models; the extra seeds of a comparison
 LOSS_MODEL = {"name": "unet", "depth": 3, "width": 16}
@@ -47,8 +46,7 @@ def _segment(model, epochs, lr, seed=0, ship=False, **extra) -> dict:
             "ship": ship, **extra}
 
 
-RUNS: dict[str, dict] = {
-    "backbone": BACKBONE,
+RUNS: dict[str, dict] = {  # the long runs first: two workers then finish at about the same time
     "fcn8s": _segment(FCN8S, LONG, 1e-3, ship=True),
     "unet": _segment(UNET, LONG, 2e-3, ship=True),
     **{f"fcn8s-short-seed{s}": _segment(FCN8S, SHORT, 1e-3, seed=s) for s in SEEDS},
@@ -59,45 +57,21 @@ RUNS: dict[str, dict] = {
 }
 
 
-def needs(cfg: dict) -> list[str]:
-    """The runs a run with config ``cfg`` depends on (the backbone of an FCN)."""
-    backbone = cfg.get("model", {}).get("backbone")
-    return [backbone] if backbone else []
-
-
 def select(names=None, runs=None) -> list[str]:
-    """``names`` (default: every run) with their dependencies, dependencies first."""
+    """``names`` (default: every run), checked against the recorded runs."""
     runs = RUNS if runs is None else runs
-    names = list(runs) if not names else list(names)
+    names = list(runs) if not names else list(dict.fromkeys(names))
     unknown = [n for n in names if n not in runs]
     if unknown:
         raise ValueError(f"unknown run(s) {unknown}; known: {', '.join(runs)}")
-    ordered: list[str] = []
-    for n in names:
-        for dep in needs(runs[n]) + [n]:
-            if dep not in ordered:
-                ordered.append(dep)
-    return ordered
+    return names
 
 
 # --------------------------------------------------------------------------- building blocks
-def backbone_file(name: str = "backbone", work_dir=WORK_DIR) -> Path:
-    return Path(work_dir) / f"{name}-weights.pt"
-
-
-def build_model(spec: dict, with_backbone: bool = True, work_dir=WORK_DIR) -> nn.Module:
-    """The network a run's ``model`` spec names; an FCN gets its pretrained backbone when
-    ``with_backbone`` (training) and not when its weights are about to be loaded anyway."""
+def build_model(spec: dict) -> nn.Module:
+    """The network a run's ``model`` spec names, randomly initialised."""
     if spec["name"] == "fcn":
-        net = models.FCN(NUM_CLASSES, variant=spec["variant"])
-        if with_backbone and spec.get("backbone"):
-            path = backbone_file(spec["backbone"], work_dir)
-            if not path.is_file():
-                raise FileNotFoundError(f"{runtime.relpath(path)}: the pretrained backbone is "
-                                        "missing; train it with `python -m course_utils."
-                                        f"reference --only {spec['backbone']}`")
-            net.load_backbone(torch.load(path, map_location="cpu", weights_only=True))
-        return net
+        return models.FCN(NUM_CLASSES, variant=spec["variant"])
     if spec["name"] == "unet":
         return models.UNet(3, NUM_CLASSES, depth=spec["depth"], width=spec["width"])
     raise ValueError(f"model spec {spec!r}: unknown name (expected 'fcn' or 'unet')")
@@ -134,28 +108,12 @@ def evaluate_run(model: nn.Module, root=None) -> dict:
 
 
 # --------------------------------------------------------------------------- one run
-def _pretrain(name: str, cfg: dict, device, report, work_dir) -> dict:
-    train_dl = DataLoader(pretrain.ObjectImages(cfg["images"], cfg["size"], flip=True),
-                          cfg["batch_size"], shuffle=True, drop_last=True,
-                          generator=torch.Generator().manual_seed(cfg["seed"]))
-    val_dl = DataLoader(pretrain.ObjectImages(2000, cfg["size"], offset=pretrain.VAL_OFFSET),
-                        256)
-    net = pretrain.classifier()
-    history = train.fit(net, train_dl, val_dl, epochs=cfg["epochs"], lr=cfg["lr"],
-                        schedule="cosine", num_classes=pretrain.OBJECT_CLASSES, device=device,
-                        loss=nn.CrossEntropyLoss(label_smoothing=cfg["label_smoothing"]),
-                        checkpoint=Path(work_dir) / f"{name}.pt", config=cfg, progress=False,
-                        on_epoch=report)
-    torch.save(pretrain.backbone_state(net.cpu()), backbone_file(name, work_dir))
-    return {"history": history, "val": {"accuracy": round(history[-1]["pixel_acc"], 6)}}
-
-
-def _segment_run(name: str, cfg: dict, device, report, root, ship_dir, work_dir) -> dict:
+def _train_run(name: str, cfg: dict, device, report, root, ship_dir, work_dir) -> dict:
     dataset = VOCSegDataset(root, "train", train_transform(cfg["crop"], cfg["scale"]),
                             cache=True)
     train_dl = DataLoader(dataset, cfg["batch_size"], shuffle=True, drop_last=True,
                           generator=torch.Generator().manual_seed(cfg["seed"]))
-    net = build_model(cfg["model"], work_dir=work_dir)
+    net = build_model(cfg["model"])
     history = train.fit(net, train_dl, loss=build_loss(cfg["loss"], root),
                         epochs=cfg["epochs"], lr=cfg["lr"], optimizer=cfg["optimizer"],
                         schedule=cfg["schedule"], device=device,
@@ -182,10 +140,7 @@ def run_one(name: str, cfg: dict, device=None, root=None, ship_dir=None, work_di
     runtime.set_seed(cfg["seed"])
     report = (lambda entry: queue.put((name, entry["epoch"]))) if queue is not None else None
     start = time.perf_counter()
-    if cfg["kind"] == "pretrain":
-        result = _pretrain(name, cfg, device, report, work_dir)
-    else:
-        result = _segment_run(name, cfg, device, report, root, ship_dir, work_dir)
+    result = _train_run(name, cfg, device, report, root, ship_dir, work_dir)
     return {"config": cfg, **result, "seconds": round(time.perf_counter() - start, 1),
             "device": device.type, "threads": torch.get_num_threads()}
 
@@ -224,16 +179,12 @@ class _BarQueue:
 
 
 def _schedule(names, runs, pool, queue, bar, record, job) -> None:
-    """Submit each run once its dependencies are done; drain progress while waiting."""
-    pending, running, done = list(names), {}, set()
-    while pending or running:
-        for name in [n for n in pending if all(d in done for d in needs(runs[n]))]:
-            running[pool.submit(job, name, runs[name], queue=queue)] = name
-            pending.remove(name)
+    """Submit every run (in order: the pool starts them as workers free up), record each as
+    it ends, and drain progress messages while waiting."""
+    running = {pool.submit(job, name, runs[name], queue=queue): name for name in names}
+    while running:
         finished, _ = wait(running, timeout=1.0, return_when=FIRST_COMPLETED)
         while not queue.empty():
             _BarQueue(bar).put(queue.get())
         for future in finished:
-            name = running.pop(future)
-            record(name, future.result())  # a failed run raises here and stops the command
-            done.add(name)
+            record(running.pop(future), future.result())  # a failed run raises: stop

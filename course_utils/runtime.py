@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 PROFILES = ("fast", "full")
+CHECKPOINT_ENV = "COURSE_CHECKPOINT_DIR"  # where notebooks keep their checkpoints
 FAST_THREADS = 1  # CPU results are bit-identical run to run only at a fixed thread count
 FIGURE_DPI = 72  # inline PNGs stay small enough to commit and to project
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -110,3 +111,16 @@ def relpath(path: str | os.PathLike) -> str:
         return p.relative_to(REPO_ROOT).as_posix()
     except ValueError:
         return str(p)
+
+
+def checkpoint_path(name: str, data: str | None = None) -> Path:
+    """Where a notebook keeps the checkpoint ``name``: ``checkpoints/<name>-<profile>[-<data>].pt``.
+
+    The folder is ``$COURSE_CHECKPOINT_DIR`` when set (the tests point it at a fresh folder,
+    so they train and never touch a learner's checkpoints), else ``checkpoints/`` in the
+    repository. ``data`` names the data set (:func:`course_utils.voc.data_tag`), so a model
+    trained on the mini set is never reused on real VOC.
+    """
+    folder = Path(os.environ.get(CHECKPOINT_ENV) or REPO_ROOT / "checkpoints")
+    parts = [name, profile()] + ([data] if data else [])
+    return folder / ("-".join(parts) + ".pt")

@@ -1,10 +1,8 @@
 """Scenes of the mini data set: where objects go, what occludes what, the void band, rendering.
 
-:func:`make_example` draws one segmentation example (image, class mask, object mask) and
-:func:`make_object_image` one classification example (a single object over clutter, for
-pretraining a backbone). Both depend only on ``(seed, index)`` through
-``numpy.random.default_rng``, so any image can be regenerated on its own and nothing depends on
-the thread count.
+:func:`make_example` draws one segmentation example (image, class mask, object mask). It
+depends only on ``(seed, index)`` through ``numpy.random.default_rng``, so any image can be
+regenerated on its own and nothing depends on the thread count.
 """
 
 from __future__ import annotations
@@ -41,7 +39,6 @@ FREQUENCY_ORDER = (
 TAIL = 0.5
 CLASS_WEIGHTS = np.array([(1.0 + FREQUENCY_ORDER.index(VOC_CLASSES[c])) ** -TAIL
                           for c in range(1, NUM_CLASSES)])
-OBJECT_STREAM = 1  # object images come from default_rng([seed, OBJECT_STREAM, index])
 
 # --------------------------------------------------------------------------- scene layout
 def _plan(rng, h, w):
@@ -199,25 +196,3 @@ def _finish(rng, img):
 
 
 
-
-def make_object_image(index: int, seed: int = SEED, size: int = 80):
-    """Classification example ``index``: ``(image (size, size, 3) uint8, class 0-19)``.
-
-    One object of class ``index % 20 + 1`` (so every class is equally frequent), drawn as in
-    the segmentation scenes (same silhouettes, textures, colours, clutter and camera effects)
-    but large and near the centre, like an ImageNet photo. The stream ``[seed, 1, index]``
-    never meets the scenes' ``[seed, index]``: no pretraining image is a mini-set image.
-    """
-    rng = np.random.default_rng([seed, OBJECT_STREAM, index])
-    c = 1 + index % (NUM_CLASSES - 1)
-    o = _place(rng, c, size, size)
-    o["half_h"] = min(rng.uniform(0.22, 0.45) * size, 0.48 * size / ASPECT[c], 0.48 * size)
-    half_w = o["half_h"] * ASPECT[c]
-    o["cx"] = rng.uniform(0.75 * half_w, size - 0.75 * half_w) if size > 1.5 * half_w else size / 2
-    o["cy"] = rng.uniform(0.75 * o["half_h"], size - 0.75 * o["half_h"])
-    noise = noise_fields(rng, (size, size))
-    x, y, u, v = _local(o, size, size)
-    body, accent = shape(c, u, v)
-    img = _background(rng, size, size, noise)
-    _render_object(rng, img, o, body, accent, x, y, v, noise)
-    return _finish(rng, img), c - 1

@@ -12,6 +12,7 @@ The Dataset and its paired transforms live in :mod:`course_utils.voc_dataset`.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -95,6 +96,23 @@ def find_voc_root(root: str | os.PathLike | None = None) -> Path:
 def is_mini(root: str | os.PathLike) -> bool:
     """True when ``root`` is the bundled mini data set rather than real VOC."""
     return Path(root).resolve() == MINI_VOC_DIR.resolve()
+
+
+def data_tag(root: str | os.PathLike) -> str:
+    """A short name for the data set at ``root``: ``mini`` for the bundled set, else
+    ``voc-`` and 8 hex digits of a hash of its resolved path and split lists.
+
+    Checkpoints carry it, so a model trained on one data set is never taken for another
+    (both folders are called ``VOC2012``).
+    """
+    if is_mini(root):
+        return "mini"
+    root = Path(root).resolve()
+    digest = hashlib.sha256(str(root).encode())
+    for split in SPLITS:
+        f = root / "ImageSets" / "Segmentation" / f"{split}.txt"
+        digest.update(f.read_bytes() if f.is_file() else b"-")
+    return "voc-" + digest.hexdigest()[:8]
 
 
 def read_split(root: str | os.PathLike, split: str = "train") -> list[str]:

@@ -21,9 +21,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:class_weights:UserWarning")
 TINY_SEGMENT = {**reference_runs.SEGMENT, "crop": 24, "batch_size": 2, "epochs": 1,
                 "lr": 1e-3, "seed": 0}
 TINY = {
-    "bb": {**reference_runs.BACKBONE, "images": 32, "size": 32, "epochs": 1, "batch_size": 16},
-    "fcn": {**TINY_SEGMENT, "model": {"name": "fcn", "variant": "8s", "backbone": "bb"},
-            "ship": True},
+    "fcn": {**TINY_SEGMENT, "model": {"name": "fcn", "variant": "8s"}, "ship": True},
     "unet": {**TINY_SEGMENT, "model": {"name": "unet", "depth": 2, "width": 4}, "ship": True,
              "loss": {"name": "wce", "weights": "median"}},
     "unet-focal": {**TINY_SEGMENT, "model": {"name": "unet", "depth": 2, "width": 4},
@@ -55,7 +53,6 @@ def test_manifest_records_every_run_with_config_history_and_scores(trained):
     for name, entry in manifest["runs"].items():
         assert entry["config"] == json.loads(json.dumps(TINY[name]))
         assert len(entry["history"]) == TINY[name]["epochs"]
-    assert 0 <= manifest["runs"]["bb"]["val"]["accuracy"] <= 1
     fcn = manifest["runs"]["fcn"]["val"]
     assert len(fcn["iou"]) == 21 and 0 <= fcn["miou"] <= 1 and fcn["pixels"] > 0
     assert {"band_acc", "interior_acc", "class_acc"} <= set(fcn)
@@ -87,7 +84,7 @@ def test_two_worker_processes_give_the_same_runs_as_one(trained, voc_root, tmp_p
     two = reference.train_all(["fcn", "unet-focal"], workers=2, device="cpu", root=voc_root,
                               manifest_path=tmp_path / "manifest.json", runs=TINY,
                               work_dir=tmp_path / "work")
-    for name in ("bb", "fcn", "unet-focal"):
+    for name in ("fcn", "unet-focal"):
         assert two["runs"][name]["val"] == one["runs"][name]["val"], name
     # same weights (the files' bytes differ: torch.save writes a per-process serialization id)
     ours = torch.load(tmp_path / "fcn.pt", weights_only=True)["state_dict"]
@@ -146,7 +143,7 @@ def test_verify_notices_other_data(trained, tmp_path, voc_root):
 def test_unknown_runs_and_missing_manifest_are_clear_errors(tmp_path):
     with pytest.raises(ValueError, match="unknown run"):
         reference_runs.select(["nope"], TINY)
-    assert reference_runs.select(["fcn"], TINY) == ["bb", "fcn"]
+    assert reference_runs.select(["unet", "fcn", "unet"], TINY) == ["unet", "fcn"]
     with pytest.raises(ReferenceModelError, match="make reference"):
         reference.load("fcn", manifest_path=tmp_path / "manifest.json")
     (tmp_path / "manifest.json").write_text("{not json")
@@ -154,18 +151,12 @@ def test_unknown_runs_and_missing_manifest_are_clear_errors(tmp_path):
         reference.read_manifest(tmp_path / "manifest.json")
 
 
-def test_missing_backbone_is_reported_with_the_command(tmp_path):
-    spec = {"name": "fcn", "variant": "8s", "backbone": "bb"}
-    with pytest.raises(FileNotFoundError, match="--only bb"):
-        reference_runs.build_model(spec, work_dir=tmp_path)
-
-
-def test_every_recorded_run_builds_and_depends_only_on_known_runs():
-    for name, cfg in reference_runs.RUNS.items():
-        assert all(dep in reference_runs.RUNS for dep in reference_runs.needs(cfg)), name
-        if cfg["kind"] == "segment":
-            reference_runs.build_model(cfg["model"], with_backbone=False)
-    assert reference_runs.select()[0] == "backbone"
+def test_every_recorded_run_builds_its_model_and_loss():
+    for cfg in reference_runs.RUNS.values():
+        net = reference_runs.build_model(cfg["model"])
+        assert net(torch.zeros(1, 3, 40, 56)).shape == (1, 21, 40, 56)
+    with pytest.raises(ValueError, match="unknown name"):
+        reference_runs.build_model({"name": "segformer"})
 
 
 @pytest.mark.skipif(not reference.MANIFEST.is_file(), reason="no shipped manifest yet")

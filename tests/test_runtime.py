@@ -62,3 +62,13 @@ def test_setup_in_fast_profile_fixes_threads_and_uses_cpu(monkeypatch, capsys):
 def test_relpath_is_relative_inside_the_repo_only(tmp_path):
     assert runtime.relpath(runtime.REPO_ROOT / "data" / "x") == "data/x"
     assert runtime.relpath(tmp_path) == str(tmp_path.resolve())
+
+
+def test_checkpoint_path_follows_the_env_folder_profile_and_data(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_PROFILE", "fast")
+    monkeypatch.delenv(runtime.CHECKPOINT_ENV, raising=False)
+    assert runtime.checkpoint_path("04-fcn8s", "mini") == (
+        runtime.REPO_ROOT / "checkpoints" / "04-fcn8s-fast-mini.pt")
+    monkeypatch.setenv(runtime.CHECKPOINT_ENV, str(tmp_path))
+    monkeypatch.setenv("COURSE_PROFILE", "full")
+    assert runtime.checkpoint_path("x") == tmp_path / "x-full.pt"

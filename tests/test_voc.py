@@ -173,3 +173,14 @@ def test_grayscale_and_cmyk_jpegs_are_read_as_rgb(tmp_path, mode):
     got = voc.read_image(path)
     assert got.shape == (3, 12, 9) and got.dtype == torch.uint8
     np.testing.assert_array_equal(got.permute(1, 2, 0).numpy(), expected)
+
+
+def test_data_tag_tells_the_mini_set_from_other_voc_folders(tmp_path):
+    assert voc.data_tag(voc.MINI_VOC_DIR) == "mini"
+    a = make_voc(tmp_path / "a")
+    b = make_voc(tmp_path / "b")
+    tag = voc.data_tag(a)
+    assert tag.startswith("voc-") and len(tag) == 12 and tag == voc.data_tag(a)
+    assert voc.data_tag(b) != tag  # same name VOC2012, another folder
+    (a / "ImageSets/Segmentation/train.txt").write_text("2099_000000\n")
+    assert voc.data_tag(a) != tag  # same folder, other splits

@@ -2,7 +2,7 @@
 
 The stored outputs are what nbval compares against in CI, so they must come from the same
 set-up CI uses: a fresh kernel per notebook, ``COURSE_PROFILE=fast``, the notebook's folder
-as working directory. Timing metadata and widget state are not stored (they change every run).
+as working directory, and a fresh checkpoint folder (every live run trains). Timing metadata and widget state are not stored (they change every run).
 
     python tools/execute_notebooks.py                     # every notebook
     python tools/execute_notebooks.py notebooks/04-fcn.ipynb
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -43,9 +44,11 @@ def main(argv: list[str]) -> int:
     os.environ["COURSE_PROFILE"] = "fast"
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     paths = [Path(a) for a in argv] or sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
-    for p in paths:
-        print(f"{p.name}: executing ...", flush=True)
-        print(f"{p.name}: done in {execute(p.resolve()):.1f} s", flush=True)
+    with tempfile.TemporaryDirectory() as fresh:  # train from scratch, as CI does
+        os.environ["COURSE_CHECKPOINT_DIR"] = fresh
+        for p in paths:
+            print(f"{p.name}: executing ...", flush=True)
+            print(f"{p.name}: done in {execute(p.resolve()):.1f} s", flush=True)
     return 0
 
 
