@@ -57,6 +57,12 @@ def model_device(model: nn.Module) -> torch.device:
     return param.device if param is not None else torch.device("cpu")
 
 
+def model_dtype(model: nn.Module) -> torch.dtype:
+    """The floating dtype of the model's parameters (float32 for a parameter-free model)."""
+    param = next((p for p in model.parameters() if p.is_floating_point()), None)
+    return param.dtype if param is not None else torch.float32
+
+
 def prepare_model(model: nn.Module, accel: Accel) -> nn.Module:
     """Move ``model`` to the device (in place) and to channels_last when that is used."""
     model.to(accel.device)
@@ -65,9 +71,10 @@ def prepare_model(model: nn.Module, accel: Accel) -> nn.Module:
     return model
 
 
-def to_device(images, labels, accel: Accel):
-    """Copy a batch to the device without blocking the host (pinned memory makes it async)."""
+def to_device(images, labels, accel: Accel, dtype: torch.dtype | None = None):
+    """Copy a batch to the device without blocking the host (pinned memory makes it async);
+    ``dtype`` converts the images too (to match a float64 model, say)."""
     fmt = torch.channels_last if accel.channels_last else torch.preserve_format
-    images = images.to(accel.device, non_blocking=True, memory_format=fmt)
+    images = images.to(accel.device, dtype=dtype, non_blocking=True, memory_format=fmt)
     labels = labels.to(accel.device, non_blocking=True) if labels is not None else None
     return images, labels

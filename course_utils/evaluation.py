@@ -54,11 +54,41 @@ def _rounded(x, digits: int = 6):
 
 
 def summarize(cms: dict[str, ConfusionMatrix]) -> dict:
-    """The scores a manifest records: overall, per class, band and interior accuracy."""
+    """The scores a manifest records: overall; per class IoU, recall (``class_acc``) and
+    precision; accuracy in the boundary band and in the interior."""
     s = cms["all"].compute()
+    m = cms["all"].matrix.double()
+    precision = m.diag() / m.sum(0)  # NaN for a class never predicted
     return {"miou": _rounded(s["miou"]), "pixel_acc": _rounded(s["pixel_acc"]),
             "mean_class_acc": _rounded(s["mean_class_acc"]), "iou": _rounded(s["iou"]),
-            "class_acc": _rounded(s["class_acc"]),
+            "class_acc": _rounded(s["class_acc"]), "precision": _rounded(precision),
             "band_acc": _rounded(cms["band"].compute()["pixel_acc"]),
             "interior_acc": _rounded(cms["interior"].compute()["pixel_acc"]),
             "pixels": int(cms["all"].matrix.sum())}
+
+
+# --------------------------------------------------------------------------- over seeds
+def mean_and_spread(values) -> tuple[float, float]:
+    """Mean and spread of one score over seeds; the spread is the sample standard deviation
+    (``ddof=1``), 0 for a single value."""
+    v = torch.as_tensor([float(x) for x in values], dtype=torch.float64)
+    if v.numel() == 0:
+        raise ValueError("mean_and_spread: no values")
+    return float(v.mean()), float(v.std()) if v.numel() > 1 else 0.0
+
+
+def compare_over_seeds(a, b) -> dict:
+    """How ``b`` differs from ``a`` (one score, one value per seed, paired by seed).
+
+    ``clear`` is the course's bar for stating a difference: the means differ by more than twice
+    the larger of the two spreads. ``every_seed`` says whether ``b > a`` (or ``b < a``) holds
+    seed by seed, which is what "in every seed" means in the notebooks' prose.
+    """
+    if len(a) != len(b):
+        raise ValueError(f"compare_over_seeds: {len(a)} values against {len(b)}")
+    (ma, sa), (mb, sb) = mean_and_spread(a), mean_and_spread(b)
+    spread = max(sa, sb)
+    diff = mb - ma
+    signs = {(y > x) - (y < x) for x, y in zip(a, b, strict=True)}
+    return {"diff": diff, "spread": spread, "clear": abs(diff) > 2 * spread,
+            "every_seed": signs in ({1}, {-1})}

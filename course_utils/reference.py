@@ -35,6 +35,7 @@ from .voc import MINI_VOC_DIR, find_voc_root, read_split
 
 REFERENCE_DIR = REPO_ROOT / "reference"
 MANIFEST = REFERENCE_DIR / "manifest.json"
+DIR_ENV = "COURSE_REFERENCE_DIR"  # another folder for the manifest and files (default reference/)
 FORMAT = "course_utils.reference/1"
 VERIFY_TOLERANCE = 1e-3  # absolute, on mIoU, pixel accuracy and every per-class IoU
 COMMAND = "python -m course_utils.reference"
@@ -42,6 +43,18 @@ COMMAND = "python -m course_utils.reference"
 
 class ReferenceModelError(RuntimeError):
     """A shipped reference model is missing, corrupt or not described by the manifest."""
+
+
+def manifest_file(path=None) -> Path:
+    """``path``, else ``$COURSE_REFERENCE_DIR/manifest.json``, else ``reference/manifest.json``.
+
+    The variable lets a learner train reference models of their own into another folder
+    without replacing the shipped ones.
+    """
+    if path is not None:
+        return Path(path)
+    folder = os.environ.get(DIR_ENV)
+    return Path(folder) / "manifest.json" if folder else MANIFEST
 
 
 # --------------------------------------------------------------------------- files
@@ -68,9 +81,9 @@ def data_fingerprint(root=None) -> str:
     return digest.hexdigest()
 
 
-def read_manifest(path=MANIFEST) -> dict:
+def read_manifest(path=None) -> dict:
     """The manifest, or a clear error saying how to make it."""
-    path = Path(path)
+    path = manifest_file(path)
     if not path.is_file():
         raise ReferenceModelError(f"{relpath(path)} is missing: run `{COMMAND}` (make "
                                   "reference) to train the reference models")
@@ -84,7 +97,7 @@ def read_manifest(path=MANIFEST) -> dict:
     return manifest
 
 
-def _write_manifest(manifest: dict, path=MANIFEST) -> None:
+def _write_manifest(manifest: dict, path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
@@ -92,10 +105,10 @@ def _write_manifest(manifest: dict, path=MANIFEST) -> None:
     os.replace(tmp, path)
 
 
-def _entry(name: str, manifest: dict) -> dict:
+def _entry(name: str, manifest: dict, path) -> dict:
     if name not in manifest.get("runs", {}):
         known = ", ".join(sorted(manifest.get("runs", {}))) or "none"
-        raise ReferenceModelError(f"{relpath(MANIFEST)} has no run {name!r} (runs: {known}); "
+        raise ReferenceModelError(f"{relpath(path)} has no run {name!r} (runs: {known}); "
                                   f"train it with `{COMMAND} --only {name}`")
     return manifest["runs"][name]
 
@@ -104,18 +117,22 @@ def _regenerate_hint(name: str) -> str:
     return f"regenerate it with `{COMMAND} --only {name}` (or restore it with git)"
 
 
-def load(name: str, device="cpu", manifest_path=MANIFEST):
-    """The shipped model ``name`` (eval mode, float32, on ``device``) and its manifest entry.
+def load(name: str, device="cpu", manifest_path=None):
+    """The shipped model ``name`` (eval mode, on ``device``) and its manifest entry.
 
-    The file's SHA-256 must match the manifest and it is read with ``weights_only=True``; a
-    missing, corrupt or foreign file raises :class:`ReferenceModelError` saying how to
-    regenerate it.
+    On a CPU the model comes in float64: in float32 a few pixels in a million have two class
+    scores so close that another CPU's kernels (other rounding) flip the argmax; in float64
+    every CPU predicts the same labels, so the scores printed from it are the same everywhere.
+    On a GPU it comes in float32. The file's SHA-256 must match the manifest and it is read
+    with ``weights_only=True``; a missing, corrupt or foreign file raises
+    :class:`ReferenceModelError` saying how to regenerate it.
     """
-    entry = _entry(name, read_manifest(manifest_path))
+    manifest_path = manifest_file(manifest_path)
+    entry = _entry(name, read_manifest(manifest_path), manifest_path)
     if "file" not in entry:
         raise ReferenceModelError(f"run {name!r} ships no weights (only its scores are in the "
                                   "manifest)")
-    path = Path(manifest_path).parent / entry["file"]
+    path = manifest_path.parent / entry["file"]
     if not path.is_file():
         raise ReferenceModelError(f"{relpath(path)} is missing: {_regenerate_hint(name)}")
     if sha256(path) != entry["sha256"]:
@@ -130,10 +147,12 @@ def load(name: str, device="cpu", manifest_path=MANIFEST):
         raise ReferenceModelError(f"{relpath(path)}: cannot be loaded as run {name!r} "
                                   f"({type(err).__name__}: {err}); {_regenerate_hint(name)}"
                                   ) from err
-    return model.to(device).eval(), entry
+    device = torch.device(device)
+    dtype = torch.float64 if device.type == "cpu" else torch.float32
+    return model.to(device=device, dtype=dtype).eval(), entry
 
 
-def save_weights(name: str, model, config: dict, directory=REFERENCE_DIR) -> dict:
+def save_weights(name: str, model, config: dict, directory) -> dict:
     """Write ``model``'s weights in half precision; return the manifest's file fields."""
     path = Path(directory) / f"{name}.pt"
     state = runs_mod.half_state(model)
@@ -154,7 +173,7 @@ def compare_scores(expected: dict, measured: dict, tol: float = VERIFY_TOLERANCE
     return problems
 
 
-def verify(names=None, manifest_path=MANIFEST, root=None) -> list[str]:
+def verify(names=None, manifest_path=None, root=None) -> list[str]:
     """Re-evaluate every shipped model (or ``names``) on the val split; return the problems
     (empty when the files match their hashes and reproduce the manifest's scores)."""
     manifest = read_manifest(manifest_path)
@@ -181,14 +200,14 @@ def _header(root) -> dict:
 
 
 def train_all(names=None, workers: int | None = None, device=None, root=None,
-              manifest_path=MANIFEST, runs=None, work_dir=runs_mod.WORK_DIR) -> dict:
+              manifest_path=None, runs=None, work_dir=runs_mod.WORK_DIR) -> dict:
     """Train the runs ``names`` (default all, dependencies first) and update the manifest.
 
     Finished runs are written to the manifest one by one, so an interrupted command keeps
     them; unfinished ones resume from their checkpoints under ``checkpoints/reference``.
     """
     root = find_voc_root(root if root is not None else MINI_VOC_DIR)
-    manifest_path = Path(manifest_path)
+    manifest_path = manifest_file(manifest_path)
     try:
         manifest = read_manifest(manifest_path)
     except ReferenceModelError:
@@ -231,11 +250,11 @@ def main(argv=None) -> int:
         for line in problems:
             print("FAILED:", line, file=sys.stderr)
         if not problems:
-            print(f"reference models verified: files match {relpath(MANIFEST)}, scores "
+            print(f"reference models verified: files match {relpath(manifest_file())}, scores "
                   f"reproduced within {VERIFY_TOLERANCE}")
         return 1 if problems else 0
     manifest = train_all(args.only, args.workers, args.device)
-    print(f"wrote {relpath(MANIFEST)} ({len(manifest['runs'])} runs, "
+    print(f"wrote {relpath(manifest_file())} ({len(manifest['runs'])} runs, "
           f"{manifest['wall_seconds'] / 60:.1f} min)")
     return 0
 

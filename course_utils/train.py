@@ -24,7 +24,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import runtime
-from .accel import Accel, accel_for, autocast, model_device, prepare_model, to_device
+from .accel import Accel, accel_for, autocast, model_device, model_dtype, prepare_model, to_device
 from .checkpoints import (
     CHECKPOINT_FORMAT,
     CheckpointError,
@@ -193,7 +193,8 @@ def _eval_mode(model: nn.Module):
 def evaluate(model: nn.Module, loader, num_classes: int = 21, device=None) -> ConfusionMatrix:
     """The confusion matrix of ``model`` over ``loader`` (void pixels, 255, ignored).
 
-    Runs where the model is unless ``device`` is given (then the model moves there). Read
+    Runs where the model is unless ``device`` is given (then the model moves there), in the
+    model's dtype (a float64 model on a CPU gives the same predictions on every CPU). Read
     the scores with ``.compute()``.
     """
     accel = accel_for(model_device(model) if device is None else device)
@@ -201,7 +202,7 @@ def evaluate(model: nn.Module, loader, num_classes: int = 21, device=None) -> Co
     cm = ConfusionMatrix(num_classes, ignore_index=VOID, device=accel.device)
     with _eval_mode(model):
         for images, labels in loader:
-            images, labels = to_device(images, labels, accel)
+            images, labels = to_device(images, labels, accel, model_dtype(model))
             with autocast(accel):
                 cm.update(model(images), labels)
     return cm
@@ -210,15 +211,15 @@ def evaluate(model: nn.Module, loader, num_classes: int = 21, device=None) -> Co
 def predict(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
     """Class labels ``(N, H, W)`` int64 for a batch of images ``(N, 3, H, W)``.
 
-    Runs in eval mode without gradients on the model's device; the labels come back on the
-    device the images came from.
+    Runs in eval mode without gradients on the model's device, in the model's dtype; the
+    labels come back on the device the images came from.
     """
     if images.ndim != 4:
         raise ValueError(f"images: expected a batch (N, C, H, W), got shape "
                          f"{tuple(images.shape)} (use images[None] for one image)")
     accel = accel_for(model_device(model))
     with _eval_mode(model), autocast(accel):
-        x, _ = to_device(images, None, accel)
+        x, _ = to_device(images, None, accel, model_dtype(model))
         labels = model(x).argmax(dim=1)
     return labels.to(images.device)
 

@@ -107,3 +107,16 @@ def test_nav_rewrites_in_place_and_is_idempotent(tmp_path):
     assert "| 02 | [Tasks](02-tasks.ipynb) | About Tasks. |" in table
     (tmp_path / "02-tasks.ipynb").unlink()
     assert nav.refresh(tmp_path, check=True)  # removing a notebook makes the others stale
+
+
+PROVENANCE = re.compile(r"no GPU (was|is) (available|lent)|could not be (run|measured) here|"
+                        r"on this machine|in this environment|where the course was built|"
+                        r"took \d+(-\d+)? ?s on", re.I)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_learner_text_has_no_notes_about_how_the_course_was_built(path):
+    for cell in load(path).cells:
+        if cell.cell_type == "markdown":
+            found = PROVENANCE.search(cell.source)
+            assert not found, f"developer provenance in learner text: {found.group(0)!r}"

@@ -97,7 +97,7 @@ def _copy(trained, tmp_path):
     for f in path.parent.glob("*.pt"):
         (tmp_path / f.name).write_bytes(f.read_bytes())
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
-    return tmp_path / "manifest.json", manifest
+    return tmp_path / "manifest.json", json.loads(json.dumps(manifest))  # a copy to change
 
 
 def test_corrupt_or_missing_file_says_how_to_regenerate(trained, tmp_path, voc_root):
@@ -164,3 +164,22 @@ def test_shipped_models_stay_within_the_size_budget():
     manifest = reference.read_manifest()
     shipped = [e for e in manifest["runs"].values() if "file" in e]
     assert shipped and sum(e["bytes"] for e in shipped) <= 40e6
+
+
+def test_reference_dir_variable_keeps_a_learners_runs_apart(trained, tmp_path, monkeypatch,
+                                                            voc_root):
+    monkeypatch.setenv(reference.DIR_ENV, str(tmp_path / "mine"))
+    assert reference.manifest_file() == tmp_path / "mine" / "manifest.json"
+    reference.train_all(["unet"], workers=1, device="cpu", root=voc_root, runs=TINY,
+                        work_dir=tmp_path / "work")
+    model, entry = reference.load("unet")
+    assert (tmp_path / "mine" / entry["file"]).is_file()
+    assert entry["val"] == trained[1]["runs"]["unet"]["val"]  # same recipe, same result
+
+
+def test_load_gives_float64_on_the_cpu_so_every_cpu_predicts_alike(trained):
+    model, _ = reference.load("fcn", manifest_path=trained[0])
+    assert all(p.dtype == torch.float64 for p in model.parameters())
+    x = torch.rand(1, 3, 24, 24)  # float32 images are converted to the model's dtype
+    from course_utils import train
+    assert train.predict(model, x).shape == (1, 24, 24)

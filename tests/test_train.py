@@ -440,3 +440,13 @@ def test_on_epoch_sees_every_trained_epoch_and_none_that_was_skipped(tmp_path):
     again = []
     run(epochs=3, checkpoint=tmp_path / "m.pt", on_epoch=again.append)
     assert again == []  # complete checkpoint: nothing trained, nothing reported
+
+
+def test_predict_and_evaluate_follow_a_float64_model():
+    runtime.set_seed(0)
+    model = tiny_net().double()
+    images = torch.randn(2, 3, 12, 12)
+    expected = model(images.double()).argmax(1)
+    assert torch.equal(train.predict(model, images), expected)
+    cm = train.evaluate(model, loader(shuffle=False), num_classes=C)
+    assert int(cm.matrix.sum()) > 0
