@@ -82,15 +82,17 @@ def _binary_valid(target: torch.Tensor, ignore_index) -> torch.Tensor:
 def _multiclass_target(logits, target, ignore_index):
     """Validate ``(N, C, ...)`` logits against an ``(N, ...)`` integer target.
 
-    Returns ``(valid, safe)``: the mask of non-ignored pixels and the target with ignored
-    pixels replaced by class 0 (so it can index safely; those pixels are masked out later).
+    Returns ``(valid, safe)``: the mask of non-ignored pixels and the target as int64 with
+    ignored pixels replaced by class 0 (so it can index safely; those pixels are masked out
+    later). Any integer dtype is accepted (uint8 masks straight from a PNG, int16, ...).
     """
     _check_logits(logits)
     if logits.ndim < 2:
         raise ValueError(f"logits must be (N, C, ...), got shape {tuple(logits.shape)}")
     if not isinstance(target, torch.Tensor) or target.is_floating_point() or \
             target.dtype == torch.bool:
-        raise TypeError("target must be an integer tensor of class indices")
+        got = target.dtype if isinstance(target, torch.Tensor) else type(target).__name__
+        raise TypeError(f"target must be an integer tensor of class indices, got {got}")
     expected = (logits.shape[0], *logits.shape[2:])
     if tuple(target.shape) != expected:
         raise ValueError(f"target has shape {tuple(target.shape)}; logits "
@@ -102,7 +104,7 @@ def _multiclass_target(logits, target, ignore_index):
         values = torch.unique(target[bad])[:5].tolist()
         raise ValueError(f"target holds {values}: outside 0..{num_classes - 1} "
                          f"and not ignore_index={ignore_index}")
-    return valid, torch.where(valid, target, torch.zeros_like(target))
+    return valid, torch.where(valid, target, torch.zeros_like(target)).long()
 
 
 def _class_vector(values, num_classes: int, name: str, like: torch.Tensor) -> torch.Tensor:

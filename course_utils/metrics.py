@@ -261,8 +261,17 @@ def per_image_miou(pred, target, num_classes: int = 21, ignore_index: int | None
     Within an image, classes absent from both its ground truth and its prediction are left
     out; images with no counted pixels are left out of the average. This is the averaging
     some papers report; it weighs a small image as much as a large one and usually differs
-    from ``ConfusionMatrix(...).update(pred, target).compute()["miou"]``.
+    from ``ConfusionMatrix(...).update(pred, target).compute()["miou"]``. A single ``(H, W)``
+    mask (with ``(H, W)`` labels or ``(C, H, W)`` logits) counts as one image.
     """
+    _check_tensor(target, "target")
+    if target.ndim == 2:  # one (H, W) mask is one image, not H images of one row each
+        target = target[None]
+        _check_tensor(pred, "pred")
+        pred = pred[None] if pred.ndim in (2, 3) else pred
+    if target.ndim != 3:
+        raise ValueError(f"target must be (N, H, W) masks or one (H, W) mask, got shape "
+                         f"{tuple(target.shape)}")
     counts = confusion_counts(pred, target, num_classes, ignore_index, per_image=True)
     image_miou = _per_class(counts.cpu())["iou"].nanmean(-1)
     return float(image_miou.nanmean())

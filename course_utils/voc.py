@@ -63,9 +63,16 @@ VOC_COLORMAP = [tuple(int(v) for v in PALETTE[i]) for i in range(NUM_CLASSES)]
 
 
 # --------------------------------------------------------------------------- finding data
-def _check_layout(root: Path) -> Path:
-    """Accept a ``VOC2012`` folder or a ``VOCdevkit`` folder holding one; return the former."""
+def _check_layout(root: Path, source: str = "") -> Path:
+    """Accept a ``VOC2012`` folder or a ``VOCdevkit`` folder holding one; return the former.
+
+    ``source`` names where the path came from (``$VOC_ROOT``), for the error message.
+    """
     root = Path(root).expanduser()
+    if not root.exists():
+        raise VOCDataError(f"{source or 'the path'} points at {root}, which does not exist"
+                           + (f" (unset {ENV_VAR} to use the bundled mini set)"
+                              if source else ""))
     if (root / "VOC2012").is_dir() and not (root / "JPEGImages").is_dir():
         root = root / "VOC2012"
     missing = [d for d in ("JPEGImages", "SegmentationClass", "ImageSets/Segmentation")
@@ -87,7 +94,7 @@ def find_voc_root(root: str | os.PathLike | None = None) -> Path:
     if root is not None:
         return _check_layout(Path(root))
     if os.environ.get(ENV_VAR):
-        return _check_layout(Path(os.environ[ENV_VAR]))
+        return _check_layout(Path(os.environ[ENV_VAR]), source=ENV_VAR)
     if (REAL_VOC_DIR / "JPEGImages").is_dir():
         return _check_layout(REAL_VOC_DIR)
     return _check_layout(MINI_VOC_DIR)
@@ -116,11 +123,16 @@ def data_tag(root: str | os.PathLike) -> str:
 
 
 def read_split(root: str | os.PathLike, split: str = "train") -> list[str]:
-    """Image ids listed in ``ImageSets/Segmentation/<split>.txt`` (blank lines skipped)."""
+    """Image ids listed in ``ImageSets/Segmentation/<split>.txt`` (blank lines skipped).
+
+    A UTF-8 byte-order mark (written by some Windows editors) is dropped, so the first id is
+    not read as ``\ufeff2007_000032``.
+    """
     path = Path(root) / "ImageSets" / "Segmentation" / f"{split}.txt"
     if not path.is_file():
         raise VOCDataError(f"{path}: split file not found (splits: {', '.join(SPLITS)})")
-    ids = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    text = path.read_text(encoding="utf-8-sig")
+    ids = [line.strip() for line in text.splitlines() if line.strip()]
     if not ids:
         raise VOCDataError(f"{path}: split '{split}' lists no images")
     return ids

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from course_utils import download, voc
+from course_utils import download, download_extract, voc
 from course_utils.download import DownloadError
 
 NAME = "voc-tiny.tar"
@@ -319,7 +319,7 @@ def test_stalled_server_times_out(tmp_path, good):
 
 
 def test_not_enough_disk_space_fails_before_downloading(tmp_path, server, good, monkeypatch):
-    monkeypatch.setattr(download.shutil, "disk_usage", lambda _: type("U", (), {"free": 10})())
+    monkeypatch.setattr(shutil, "disk_usage", lambda _: type("U", (), {"free": 10})())
     with pytest.raises(DownloadError, match="GB free"):
         fetch(tmp_path, [server.add("/a.tar", good)], good)
     assert server.requests == []
@@ -367,9 +367,9 @@ def test_interrupted_extraction_leaves_no_half_vocdevkit(tmp_path, good, monkeyp
         seen.append(member.name)
         if len(seen) == 6:
             raise KeyboardInterrupt
-        return download.tarfile.data_filter(member, path)
+        return tarfile.data_filter(member, path)
 
-    monkeypatch.setattr(download, "_safe_filter", stop_midway)
+    monkeypatch.setattr(download_extract, "safe_filter", stop_midway)
     with pytest.raises(KeyboardInterrupt):
         fetch(tmp_path, [], good)
     assert leftovers(tmp_path) == []  # neither VOCdevkit nor the temporary folder
@@ -456,3 +456,23 @@ def test_cli_as_module_exits_non_zero_offline(tmp_path, monkeypatch, capsys):
     assert exc.value.code == 1
     err = capsys.readouterr().err
     assert url in err and "by hand" in err
+
+
+def _header_offsets(data: bytes) -> list[int]:
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        return [m.offset for m in archive.getmembers()]
+
+
+@pytest.mark.parametrize("where", ["inside the last header", "inside a middle header",
+                                   "before the end marker"])
+def test_tar_cut_inside_a_member_header_is_refused(tmp_path, good, where):
+    offsets = _header_offsets(good)
+    cut = {"inside the last header": offsets[-1] + 100,
+           "inside a middle header": offsets[len(offsets) // 2] + 300,
+           "before the end marker": len(good.rstrip(b"\0"))}[where]
+    cut = max(cut, 512 * ((cut + 511) // 512)) if where == "before the end marker" else cut
+    (tmp_path / "cut.tar").write_bytes(good[:cut])
+    with pytest.raises(DownloadError, match="cut short"):
+        download.extract(tmp_path / "cut.tar", tmp_path / "out")
+    assert not (tmp_path / "out" / "VOCdevkit").exists()
+    assert [p.name for p in (tmp_path / "out").iterdir()] == []  # no temporary folder left

@@ -534,3 +534,24 @@ def test_nb06_checks_accept_right_and_reject_wrong_answers(capsys):
     nb06.check_median_weights([2 / 7, 1.0, 2.0], [700, 200, 100])
     nb06.check_median_weights(None, [700, 200, 100])
     assert _verdicts(capsys) == ["Correct", "Not yet"] * 4
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.int8, torch.int16, torch.int32])
+def test_multiclass_losses_accept_any_integer_target_dtype(dtype):
+    torch.manual_seed(0)
+    logits = torch.randn(2, 4, 3, 5)
+    target = torch.randint(0, 4, (2, 3, 5))
+    if dtype == torch.uint8:
+        target[0, 0, :2] = 255  # void, as read from a VOC PNG
+    weight = torch.tensor([0.5, 1.0, 2.0, 1.5])
+    for fn, kw in [(losses.weighted_cross_entropy, {"weight": weight}),
+                   (losses.softmax_focal_loss, {"gamma": 2.0})]:
+        ref = fn(logits, target.long(), **kw)
+        torch.testing.assert_close(fn(logits, target.to(dtype), **kw), ref)
+    torch.testing.assert_close(losses.weighted_cross_entropy(logits, target.to(dtype)),
+                               F.cross_entropy(logits, target.long(), ignore_index=255))
+
+
+def test_float_target_is_refused_naming_target():
+    with pytest.raises(TypeError, match="target must be an integer tensor.*float32"):
+        losses.softmax_focal_loss(torch.randn(1, 3, 2, 2), torch.zeros(1, 2, 2))

@@ -325,7 +325,7 @@ def test_per_image_miou_matches_loop_over_torchmetrics():
     jac = MulticlassJaccardIndex(21, average="macro", ignore_index=255)
     ref = sum(float(jac(pred[i:i + 1], target[i:i + 1].long())) for i in range(4)) / 4
     assert per_image_miou(pred, target) == pytest.approx(ref, abs=1e-6)
-    with pytest.raises(ValueError, match="batch"):
+    with pytest.raises(ValueError, match=r"\(N, H, W\) masks"):
         per_image_miou(torch.zeros(4, dtype=torch.long), torch.zeros(4, dtype=torch.long))
 
 
@@ -457,3 +457,16 @@ def test_nb07_most_confused_skips_the_diagonal():
 
     m = torch.tensor([[100, 3], [7, 100]])
     assert nb07.most_confused(m, ["x", "y"]) == ("y", "x")
+
+
+def test_per_image_miou_takes_one_hw_mask_as_one_image():
+    target = torch.tensor([[0, 0, 1], [1, 1, 255]])
+    pred = torch.tensor([[0, 1, 1], [1, 1, 0]])
+    one = per_image_miou(pred, target, num_classes=2)
+    assert one == per_image_miou(pred[None], target[None], num_classes=2)
+    expected = ConfusionMatrix(2).update(pred[None], target[None]).compute()["miou"]
+    assert abs(one - float(expected)) < 1e-12  # one image: per-image = data-set mIoU
+    logits = torch.nn.functional.one_hot(pred, 2).permute(2, 0, 1).float()
+    assert per_image_miou(logits, target, num_classes=2) == one
+    with pytest.raises(ValueError, match=r"\(N, H, W\) masks or one \(H, W\) mask"):
+        per_image_miou(pred[None, None], target[None, None], num_classes=2)

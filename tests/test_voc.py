@@ -184,3 +184,21 @@ def test_data_tag_tells_the_mini_set_from_other_voc_folders(tmp_path):
     assert voc.data_tag(b) != tag  # same name VOC2012, another folder
     (a / "ImageSets/Segmentation/train.txt").write_text("2099_000000\n")
     assert voc.data_tag(a) != tag  # same folder, other splits
+
+
+def test_voc_root_pointing_nowhere_says_so(tmp_path, monkeypatch):
+    monkeypatch.setenv(voc.ENV_VAR, str(tmp_path / "typo"))
+    with pytest.raises(VOCDataError, match=r"VOC_ROOT points at .*typo, which does not exist"):
+        voc.find_voc_root()
+    with pytest.raises(VOCDataError, match="does not exist"):
+        voc.find_voc_root(tmp_path / "nowhere")
+
+
+def test_split_file_with_a_byte_order_mark(tmp_path):
+    root = make_voc(tmp_path)
+    path = root / "ImageSets/Segmentation/train.txt"
+    ids = voc.read_split(root, "train")
+    path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(ids).encode() + b"\r\n")
+    assert voc.read_split(root, "train") == ids
+    image, mask = voc.read_example(root, voc.read_split(root, "train")[0])
+    assert image.shape[1:] == mask.shape

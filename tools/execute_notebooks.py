@@ -2,7 +2,8 @@
 
 The stored outputs are what nbval compares against in CI, so they must come from the same
 set-up CI uses: a fresh kernel per notebook, ``COURSE_PROFILE=fast``, the notebook's folder
-as working directory, and a fresh checkpoint folder (every live run trains). Timing metadata and widget state are not stored (they change every run).
+as working directory, and a fresh checkpoint folder (every live run trains). Timing metadata
+and widget state are not stored (they change every run).
 
     python tools/execute_notebooks.py                     # every notebook
     python tools/execute_notebooks.py notebooks/04-fcn.ipynb
