@@ -12,8 +12,8 @@ LAB_ARGS ?=
 # Jupyter refuses to start as root (containers, Colab-like machines) unless told to.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: install lab test unit verify nbval nbval-native nbval-other-cpu reference notebooks data bench \
-	lint clean
+.PHONY: install lab test unit verify nbval nbval-native nbval-other-cpu reference notebooks student \
+	data bench lint clean
 
 # Create .venv if missing and install; redone only when pyproject.toml changes (idempotent).
 # d2l 1.0.3 pins ancient numpy/matplotlib exactly, so it goes in on its own with --no-deps.
@@ -60,6 +60,10 @@ reference: install
 notebooks: install
 	$(PY) tools/execute_notebooks.py
 	$(PY) -m course_utils.nav
+
+# Student copies under student/: solutions replaced by placeholders, outputs cleared.
+student: install
+	$(PY) -m course_utils.student
 
 # Regenerate the mini data set into a temporary folder and check it matches data/voc-mini.
 data: install
