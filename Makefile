@@ -13,7 +13,7 @@ LAB_ARGS ?=
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: install lab test unit verify nbval nbval-native nbval-other-cpu reference notebooks student \
-	data bench lint clean
+	data bench lint clean distclean
 
 # Create .venv if missing and install; redone only when pyproject.toml changes (idempotent).
 # d2l 1.0.3 pins ancient numpy/matplotlib exactly, so it goes in on its own with --no-deps.
@@ -26,8 +26,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# JupyterLab at the repository root (README, data and notebooks in the file browser), 00 open.
 lab: install
-	$(VENV)/bin/jupyter lab notebooks/00-start-here.ipynb $(ROOT_FLAG) $(LAB_ARGS)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" notebooks/00-start-here.ipynb \
+		$(ROOT_FLAG) $(LAB_ARGS)
 
 test: unit verify nbval
 
@@ -76,5 +78,10 @@ bench: install
 lint: install
 	$(PY) -m ruff check .
 
+# Generated files only: checkpoints, student copies, caches. The virtual environment stays.
 clean:
-	rm -rf $(VENV) checkpoints .pytest_cache
+	rm -rf checkpoints student .pytest_cache
+
+# Everything clean removes, and the virtual environment too.
+distclean: clean
+	rm -rf $(VENV)

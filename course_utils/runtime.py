@@ -20,7 +20,7 @@ import torch
 PROFILES = ("fast", "full")
 CHECKPOINT_ENV = "COURSE_CHECKPOINT_DIR"  # where notebooks keep their checkpoints
 FAST_THREADS = 1  # CPU results are bit-identical run to run only at a fixed thread count
-FIGURE_DPI = 72  # inline PNGs stay small enough to commit and to project
+FIGURE_DPI = 100  # legible labels when projected; PNGs stay small enough to commit
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -80,6 +80,50 @@ def setup(seed: int = 0, verbose: bool = True) -> torch.device:
     if verbose:
         print(report(dev))
     return dev
+
+
+# What the notebooks import, and the command that installs each (d2l pins ancient numpy and
+# matplotlib exactly, so it goes in on its own, without its pins).
+PACKAGES = {
+    "torch": "pip install torch==2.14.1 torchvision==0.29.1",
+    "torchvision": "pip install torch==2.14.1 torchvision==0.29.1",
+    "numpy": "pip install 'numpy>=2.0'",
+    "matplotlib": "pip install 'matplotlib>=3.8'",
+    "PIL": "pip install 'pillow>=10.0'",
+    "scipy": "pip install 'scipy>=1.11'",
+    "tqdm": "pip install 'tqdm>=4.66'",
+    "ipywidgets": "pip install 'ipywidgets>=8.1'",
+    "torchmetrics": "pip install 'torchmetrics>=1.4'",
+    "d2l": "pip install --no-deps d2l==1.0.3",
+    "course_utils": "pip install --no-deps -e .   (in the course folder)",
+}
+
+
+def missing_packages() -> dict[str, str]:
+    """The packages of :data:`PACKAGES` that do not import here, each with its install command."""
+    import importlib
+
+    missing = {}
+    for name, command in PACKAGES.items():
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing[name] = command
+    return missing
+
+
+def require(name: str):
+    """Import and return the module ``name``, or fail with one line saying how to install it
+    (instead of a bare ``ModuleNotFoundError`` deep inside a notebook)."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        top = name.split(".")[0]
+        how = PACKAGES.get(top, f"pip install {top}")
+        raise ModuleNotFoundError(f"{top} is not installed; install it with: {how} "
+                                  "(or run `make install`)", name=top) from None
 
 
 def _version(package: str) -> str:

@@ -51,8 +51,10 @@ def test_make_lab_serves_notebook_00(tmp_path):
             except OSError:
                 assert time.monotonic() < deadline, "JupyterLab did not answer within 90 s"
                 time.sleep(0.5)
-        # make lab opens notebooks/00-..., so JupyterLab serves notebooks/ as its root
-        model = get(f"{base}/api/contents/00-start-here.ipynb?content=1", token)
+        # the repository root is served (README, data/ and notebooks/ visible), 00 opens
+        root = {item["name"] for item in get(f"{base}/api/contents", token)["content"]}
+        assert {"README.md", "data", "notebooks", "course_utils"} <= root
+        model = get(f"{base}/api/contents/notebooks/00-start-here.ipynb?content=1", token)
         assert model["type"] == "notebook"
         assert model["content"]["cells"][0]["source"].startswith("# 00 · ")
         lab_page = urllib.request.urlopen(f"{base}/lab?token={token}", timeout=5).read()

@@ -72,3 +72,22 @@ def test_checkpoint_path_follows_the_env_folder_profile_and_data(tmp_path, monke
     monkeypatch.setenv(runtime.CHECKPOINT_ENV, str(tmp_path))
     monkeypatch.setenv("COURSE_PROFILE", "full")
     assert runtime.checkpoint_path("x") == tmp_path / "x-full.pt"
+
+
+def test_missing_packages_are_named_with_their_install_command(monkeypatch):
+    import importlib
+
+    real_import = importlib.import_module
+
+    def without(name, *args, **kwargs):
+        if name.split(".")[0] in ("d2l", "torchmetrics"):
+            raise ModuleNotFoundError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib, "import_module", without)
+    missing = runtime.missing_packages()
+    assert missing["d2l"] == "pip install --no-deps d2l==1.0.3"
+    assert "torchmetrics" in missing and "torch" not in missing
+    with pytest.raises(ModuleNotFoundError, match=r"d2l is not installed.*--no-deps d2l==1.0.3"):
+        runtime.require("d2l.torch")
+    assert runtime.require("numpy").__name__ == "numpy"

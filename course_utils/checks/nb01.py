@@ -33,9 +33,10 @@ def check_rarest_class(answer) -> None:
 
 
 def check_rgb_to_indices(fn) -> None:
-    """Exercise 4: ``fn(rgb)`` maps an (H, W, 3) uint8 VOC label image to class indices, void 255.
+    """Exercise 4: ``fn(rgb)`` maps an (H, W, 3) uint8 VOC label image to class indices, void
+    255, and raises ``ValueError`` for a colour that is no class (never background).
 
-    Tested on a random label image, against the reader's own colour route.
+    Tested on a random label image, then on the same image with one unknown colour.
     """
     rng = np.random.default_rng(0)
     idx = rng.choice(np.r_[np.arange(voc.NUM_CLASSES), voc.VOID], size=(16, 20)).astype(np.uint8)
@@ -46,5 +47,20 @@ def check_rgb_to_indices(fn) -> None:
         report(False, "rgb_to_indices", f"it raised {type(exc).__name__}: {exc}")
         return
     ok = got.shape == idx.shape and np.array_equal(got.astype(np.int64), idx)
-    report(ok, "rgb_to_indices", "map each colour of voc.VOC_COLORMAP to its index and "
-           "voc.VOID_COLOR to 255")
+    if not ok:
+        report(False, "rgb_to_indices", "map each colour of voc.VOC_COLORMAP to its index and "
+               "voc.VOID_COLOR to 255")
+        return
+    odd = rgb.copy()
+    odd[3, 4] = (1, 2, 3)  # a colour no class has (a JPEG artefact, say)
+    try:
+        fn(odd)
+    except ValueError:
+        report(True, "rgb_to_indices")
+        return
+    except Exception as exc:  # reported, not raised: a draft may fail in any way
+        report(False, "rgb_to_indices", f"an unknown colour raised {type(exc).__name__}; "
+               "raise a ValueError that names the colour")
+        return
+    report(False, "rgb_to_indices", "a colour that is no class must not become a label (d2l's "
+           "mistake turns it into background): raise a ValueError that names it")
