@@ -22,6 +22,7 @@ import argparse
 import hashlib
 import json
 import os
+import platform
 import sys
 import time
 from pathlib import Path
@@ -30,6 +31,7 @@ import torch
 
 from . import reference_runs as runs_mod
 from .checkpoints import atomic_save
+from .reference_report import README, update_readme
 from .runtime import REPO_ROOT, relpath
 from .voc import MINI_VOC_DIR, find_voc_root, read_split
 
@@ -196,7 +198,15 @@ def verify(names=None, manifest_path=None, root=None) -> list[str]:
 # --------------------------------------------------------------------------- training
 def _header(root) -> dict:
     return {"format": FORMAT, "command": COMMAND, "torch": torch.__version__,
+            "machine": _machine(),
             "data": {"root": relpath(root), "fingerprint": data_fingerprint(root)}}
+
+
+def _machine() -> str:
+    """The device the runs use, in words: a GPU's name, or the CPU with its core count."""
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    return f"a {os.cpu_count()}-core {platform.machine()} CPU"
 
 
 def train_all(names=None, workers: int | None = None, device=None, root=None,
@@ -234,6 +244,8 @@ def main(argv=None) -> int:
     p.add_argument("--verify", action="store_true",
                    help="re-evaluate the shipped models and check the manifest's scores")
     p.add_argument("--list", action="store_true", help="list the runs and their configs")
+    p.add_argument("--readme", action="store_true",
+                   help=f"rewrite the table of runs in {relpath(README)} from the manifest")
     p.add_argument("--workers", type=int, default=None,
                    help="parallel single-thread processes on a CPU (default: 2 or fewer)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: the best available)")
@@ -241,6 +253,10 @@ def main(argv=None) -> int:
     if args.list:
         for name, cfg in runs_mod.RUNS.items():
             print(f"{name:<22} {json.dumps(cfg)}")
+        return 0
+    if args.readme:
+        update_readme(read_manifest())
+        print(f"updated the table of reference runs in {relpath(README)}")
         return 0
     if args.verify:
         try:

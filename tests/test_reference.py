@@ -183,3 +183,28 @@ def test_load_gives_float64_on_the_cpu_so_every_cpu_predicts_alike(trained):
     x = torch.rand(1, 3, 24, 24)  # float32 images are converted to the model's dtype
     from course_utils import train
     assert train.predict(model, x).shape == (1, 24, 24)
+
+
+def test_readme_table_lists_every_run_from_the_manifest(trained, tmp_path):
+    from course_utils import reference_report
+
+    _, manifest = trained
+    text = reference_report.table(manifest)
+    for name, entry in manifest["runs"].items():
+        row = next(line for line in text.splitlines() if line.startswith(f"| {name} |"))
+        assert f"| {entry['val']['miou']:.3f} |" in row
+    readme = tmp_path / "README.md"
+    readme.write_text(f"a\n{reference_report.TABLE_BEGIN}\nold\n{reference_report.TABLE_END}\nb\n")
+    reference_report.update_readme(manifest, readme)
+    body = readme.read_text()
+    assert body.startswith("a\n") and body.endswith("\nb\n") and "old" not in body
+
+
+@pytest.mark.skipif(not reference.MANIFEST.is_file(), reason="no shipped manifest yet")
+def test_data_readme_shows_the_shipped_manifest():
+    from course_utils import reference_report
+
+    text = reference_report.README.read_text()
+    block = text.split(reference_report.TABLE_BEGIN, 1)[1].split(reference_report.TABLE_END)[0]
+    assert block.strip() == reference_report.table(reference.read_manifest()).strip(), (
+        "run: python -m course_utils.reference --readme")
