@@ -1,4 +1,5 @@
-"""Write the navigation line of every notebook and the course table of notebook 00.
+"""Write the navigation line of every notebook, the course table of notebook 00, and the
+Colab badge and first cell (:mod:`course_utils.colab`).
 
 Both are generated from the notebooks' file names (``NN-slug.ipynb``) and titles (the first
 line ``# NN · Title`` of the first cell; the next line, in italics, is the one-line summary).
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import nbformat
 
+from . import colab
 from .runtime import REPO_ROOT
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
@@ -86,6 +88,7 @@ def refresh(folder: Path = NOTEBOOKS, check: bool = False) -> list[Path]:
         nb = nbs[p]
         before = nbformat.writes(nb)
         _set_nav(nb, nav_line(paths, titles, i))
+        colab.ensure(nb, p.name)
         if i == 0:
             for cell in nb.cells:
                 if cell.cell_type == "markdown" and TABLE[0] in cell.source:

@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils import nav
+from course_utils import colab, nav
 
 NOTEBOOKS = nav.notebook_paths()
 MACHINE_PATH = re.compile(r"(?<![\w.])/(root|home|Users|work|tmp|private|var/folders)/")
@@ -27,6 +27,12 @@ def load(path: Path):
 
 def code_cells(nb):
     return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def course_cells(nb):
+    """The code cells after the Colab set-up cell (which comes first and does nothing here)."""
+    cells = code_cells(nb)
+    return cells[1:] if cells and colab.CELL_TAG in cells[0].metadata.get("tags", []) else cells
 
 
 def test_the_course_has_its_notebooks():
@@ -74,15 +80,16 @@ def test_skeleton(path):
     markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     for heading in ("## Summary", "## Exercises", "## Further reading"):
         assert heading in markdown
-    assert "nbval-ignore-output" in code_cells(nb)[0].metadata.get("tags", []), "set-up cell"
-    assert "runtime.setup(" in code_cells(nb)[0].source
+    assert "nbval-ignore-output" in course_cells(nb)[0].metadata.get("tags", []), "set-up cell"
+    assert "runtime.setup(" in course_cells(nb)[0].source
     solutions = [c for c in nb.cells if "solution" in c.metadata.get("tags", [])]
     assert len(solutions) >= 3, "at least 3 exercises with worked solutions tagged 'solution'"
     checks = [c for c in code_cells(nb) if re.search(rf"\bnb{number}\.\w+\(", c.source)
               and "solution" not in c.metadata.get("tags", [])]
     assert len(checks) >= 3, f"at least 3 self-check calls (course_utils.checks.nb{number})"
+    setup = course_cells(nb)[0]
     for cell in code_cells(nb):
-        if "nbval-ignore-output" in cell.metadata.get("tags", []) and cell is not code_cells(nb)[0]:
+        if "nbval-ignore-output" in cell.metadata.get("tags", []) and cell is not setup:
             assert re.search(r"\b(fit|train|time|perf_counter)", cell.source), (
                 "ignore outputs only for set-up, timing and training cells:\n" + cell.source)
 
@@ -120,3 +127,12 @@ def test_learner_text_has_no_notes_about_how_the_course_was_built(path):
         if cell.cell_type == "markdown":
             found = PROVENANCE.search(cell.source)
             assert not found, f"developer provenance in learner text: {found.group(0)!r}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_colab_badge_and_first_cell(path):
+    nb = load(path)
+    assert colab.badge(path.name) in nb.cells[0].source
+    first = code_cells(nb)[0]
+    assert first.source == colab.SETUP_CELL and colab.CELL_TAG in first.metadata["tags"]
+    assert not first.get("outputs"), "off Colab the set-up cell prints nothing"
