@@ -13,14 +13,14 @@ LAB_ARGS ?=
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: install lab test unit verify nbval nbval-native nbval-other-cpu reference notebooks student \
-	data bench lint clean distclean
+	site slides data bench lint clean distclean
 
 # Create .venv if missing and install; redone only when pyproject.toml changes (idempotent).
 # d2l 1.0.3 pins ancient numpy/matplotlib exactly, so it goes in on its own with --no-deps.
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11, 4), "Python 3.11.4+ needed, found " + sys.version' 
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,publish]'
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps d2l==1.0.3
 	@touch $(STAMP)
 
@@ -66,6 +66,13 @@ notebooks: install
 # Student copies under student/: solutions replaced by placeholders, outputs cleared.
 student: install
 	$(PY) -m course_utils.student
+
+# The course as static pages and as slides, from the stored notebooks; both work offline.
+site: install
+	$(PY) -m course_utils.publish site
+
+slides: install
+	$(PY) -m course_utils.publish slides
 
 # Regenerate the mini data set into a temporary folder and check it matches data/voc-mini.
 data: install
