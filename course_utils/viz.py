@@ -62,14 +62,17 @@ def show_images(images, titles=None, ncols: int = 4, scale: float = 2.5, cmap=No
     return axes
 
 
-def overlay(image, mask, alpha: float = 0.5) -> np.ndarray:
-    """Blend the colourised ``mask`` over ``image``; background and void stay unblended."""
+def overlay(image, mask, alpha: float = 0.6, dim: float = 0.55) -> np.ndarray:
+    """Blend the colourised ``mask`` over ``image``: object pixels take ``alpha`` of their
+    class colour; background and void are dimmed (times ``dim``; 1 leaves them as they are),
+    so the objects stand out even on busy textures."""
     img = to_numpy_image(image).astype(np.float32)
     if img.max() > 1.0:
         img = img / 255.0
     m = mask.detach().cpu().numpy() if isinstance(mask, torch.Tensor) else np.asarray(mask)
     colour = colorize(m).astype(np.float32) / 255.0
-    blend = np.where(((m > 0) & (m != VOID))[..., None], (1 - alpha) * img + alpha * colour, img)
+    objects = ((m > 0) & (m != VOID))[..., None]
+    blend = np.where(objects, (1 - alpha) * img + alpha * colour, dim * img)
     return blend.clip(0, 1)
 
 

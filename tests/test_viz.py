@@ -26,18 +26,19 @@ def test_colorize_uses_palette_and_shows_void_distinctly():
         viz.colorize(torch.zeros(2, 2, 2))
 
 
-def test_overlay_blends_only_object_pixels():
+def test_overlay_blends_objects_and_dims_the_rest():
     image = torch.full((3, 2, 3), 0.5)
     mask = torch.tensor([[0, 15, 255], [1, 0, 0]])
-    out = viz.overlay(image, mask, alpha=0.5)
-    assert np.allclose(out[0, 0], 0.5) and np.allclose(out[0, 2], 0.5)
+    out = viz.overlay(image, mask, alpha=0.5, dim=0.4)
+    assert np.allclose(out[0, 0], 0.2) and np.allclose(out[0, 2], 0.2)  # background, void
     expect = 0.5 * 0.5 + 0.5 * np.array(voc.VOC_COLORMAP[15]) / 255
     assert np.allclose(out[0, 1], expect)
+    assert np.allclose(viz.overlay(image, mask, dim=1.0)[0, 0], 0.5)
 
 
 def test_uint8_images_are_scaled_for_overlay():
     image = torch.full((3, 2, 2), 255, dtype=torch.uint8)
-    out = viz.overlay(image, torch.zeros(2, 2, dtype=torch.long))
+    out = viz.overlay(image, torch.zeros(2, 2, dtype=torch.long), dim=1.0)
     assert np.allclose(out, 1.0)
 
 
