@@ -78,9 +78,9 @@ slides: install
 data: install
 	$(PY) -m course_utils.synth --check
 
+# Every benchmark, side by side, in one run: benchmarks/results/report.md.
 bench: install
-	@mkdir -p benchmarks/results
-	set -e; for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b; done
+	$(PY) benchmarks/report.py
 
 lint: install
 	$(PY) -m ruff check .

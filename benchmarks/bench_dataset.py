@@ -107,6 +107,7 @@ def main(argv=None) -> int:
     ap.add_argument("--crop", type=int, nargs=2, default=(128, 128))
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--worker", choices=("ours", "cached", "d2l"))
+    ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
     from course_utils.voc import find_voc_root, read_split
 
@@ -117,8 +118,8 @@ def main(argv=None) -> int:
         return 0
     sides = {side: run_side(side, root, crop, args.repeat) for side in ("ours", "cached", "d2l")}
     text = table(root, crop, sides, len(read_split(root, "train")))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
     print(text)
     return 0
 

@@ -74,11 +74,18 @@ def atomic_save(obj, path: Path) -> None:
             f.write(buffer.getvalue())
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; a saved file is not
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def save_checkpoint(path, model: nn.Module, history=(), config=None, **extra) -> Path:

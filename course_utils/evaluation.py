@@ -53,18 +53,24 @@ def _rounded(x, digits: int = 6):
     return out if torch.as_tensor(x).ndim else out[0]
 
 
-def summarize(cms: dict[str, ConfusionMatrix]) -> dict:
-    """The scores a manifest records: overall; per class IoU, recall (``class_acc``) and
-    precision; accuracy in the boundary band and in the interior."""
-    s = cms["all"].compute()
-    m = cms["all"].matrix.double()
+def summarize_matrix(cm: ConfusionMatrix) -> dict:
+    """Plain-data scores of one confusion matrix: overall, and per class IoU, recall
+    (``class_acc``) and precision (NaN as ``None``)."""
+    s = cm.compute()
+    m = cm.matrix.double()
     precision = m.diag() / m.sum(0)  # NaN for a class never predicted
     return {"miou": _rounded(s["miou"]), "pixel_acc": _rounded(s["pixel_acc"]),
             "mean_class_acc": _rounded(s["mean_class_acc"]), "iou": _rounded(s["iou"]),
             "class_acc": _rounded(s["class_acc"]), "precision": _rounded(precision),
+            "pixels": int(cm.matrix.sum())}
+
+
+def summarize(cms: dict[str, ConfusionMatrix]) -> dict:
+    """The scores a manifest records: :func:`summarize_matrix` of all pixels, and the
+    accuracy in the boundary band and in the interior."""
+    return {**summarize_matrix(cms["all"]),
             "band_acc": _rounded(cms["band"].compute()["pixel_acc"]),
-            "interior_acc": _rounded(cms["interior"].compute()["pixel_acc"]),
-            "pixels": int(cms["all"].matrix.sum())}
+            "interior_acc": _rounded(cms["interior"].compute()["pixel_acc"])}
 
 
 # --------------------------------------------------------------------------- over seeds

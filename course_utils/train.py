@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from . import runtime
+from . import distributed, runtime
 from .accel import Accel, accel_for, autocast, model_device, model_dtype, prepare_model, to_device
 from .checkpoints import (
     CHECKPOINT_FORMAT,
@@ -100,13 +100,18 @@ def _train_epoch(run: _Run, loader, bar) -> tuple[float, ConfusionMatrix]:
             bar.set_postfix(_postfix(loss_sum, steps, cm))
     if steps == 0:
         raise ValueError("train_loader yielded no batches")
-    return float(loss_sum) / steps, cm
+    count = torch.tensor(float(steps), dtype=torch.float64, device=loss_sum.device)
+    totals = distributed.all_reduce_sum(torch.stack([loss_sum.double(), count]))
+    return float(totals[0] / totals[1]), cm
 
 
 def _run_epoch(run: _Run, train_loader, val_loader, epoch: int, epochs: int,
                progress: bool) -> dict:
     """Train one epoch (and validate); return its history entry."""
     start = time.perf_counter()
+    sampler = getattr(train_loader, "sampler", None)
+    if hasattr(sampler, "set_epoch"):  # a DistributedSampler: another shuffle every epoch
+        sampler.set_epoch(epoch)
     with tqdm(total=len(train_loader), desc=f"epoch {epoch}/{epochs}", disable=not progress,
               leave=True) as bar:
         loss, cm = _train_epoch(run, train_loader, bar)
@@ -149,13 +154,13 @@ def fit(model: nn.Module, train_loader, val_loader=None, loss=None, epochs: int 
                make_scheduler(opt, schedule, epochs * len(train_loader)),
                torch.amp.GradScaler(accel.device.type, enabled=accel.grad_scaler),
                accel, num_classes)
-    meta = {"config": config, "model_signature": model_signature(model),
+    meta = {"config": config, "model_signature": model_signature(distributed.unwrap(model)),
             "fit_args": {"epochs": epochs, "lr": lr, "schedule": schedule,
                          "num_classes": num_classes, "optimizer": optimizer_name(optimizer)}}
     history = _resume(checkpoint, run, meta, train_loader, progress) if checkpoint else []
     for epoch in range(len(history) + 1, epochs + 1):
         history.append(_run_epoch(run, train_loader, val_loader, epoch, epochs, progress))
-        if checkpoint:
+        if checkpoint and distributed.is_main():  # one writer; every process resumes from it
             _save_run(checkpoint, run, meta, history, train_loader)
         if on_epoch is not None:
             on_epoch(history[-1])
@@ -194,8 +199,9 @@ def evaluate(model: nn.Module, loader, num_classes: int = 21, device=None) -> Co
     """The confusion matrix of ``model`` over ``loader`` (void pixels, 255, ignored).
 
     Runs where the model is unless ``device`` is given (then the model moves there), in the
-    model's dtype (a float64 model on a CPU gives the same predictions on every CPU). Read
-    the scores with ``.compute()``.
+    model's dtype (a float64 model on a CPU gives the same predictions on every CPU). Under
+    torchrun each process counts its own share of ``loader`` and the matrices are added up, so
+    every process returns the matrix of the whole split. Read the scores with ``.compute()``.
     """
     accel = accel_for(model_device(model) if device is None else device)
     prepare_model(model, accel)
@@ -205,6 +211,7 @@ def evaluate(model: nn.Module, loader, num_classes: int = 21, device=None) -> Co
             images, labels = to_device(images, labels, accel, model_dtype(model))
             with autocast(accel):
                 cm.update(model(images), labels)
+    distributed.all_reduce_sum(cm.matrix)
     return cm
 
 
@@ -227,7 +234,8 @@ def predict(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
 # --------------------------------------------------------------------------- resuming
 def _save_run(path, run: _Run, meta: dict, history: list, loader) -> None:
     """Checkpoint everything needed to continue ``fit`` exactly where it stopped."""
-    save_checkpoint(path, run.model, history, meta["config"], fit_args=meta["fit_args"],
+    save_checkpoint(path, distributed.unwrap(run.model), history, meta["config"],
+                    fit_args=meta["fit_args"],
                     optimizer=run.optimizer.state_dict(),
                     scheduler=run.scheduler.state_dict(), scaler=run.scaler.state_dict(),
                     rng=rng_state(loader))
@@ -263,7 +271,15 @@ def _resume(path, run: _Run, meta: dict, loader, progress: bool) -> list[dict]:
 def _restore_state(run: _Run, state: dict, loader) -> None:
     """Load optimiser (first: it validates before changing anything), weights, RNG."""
     run.optimizer.load_state_dict(state["optimizer"])
-    run.model.load_state_dict(state["model"])
+    distributed.unwrap(run.model).load_state_dict(state["model"])
     run.scheduler.load_state_dict(state["scheduler"])
     run.scaler.load_state_dict(state["scaler"])
     set_rng_state(state["rng"], loader)
+
+
+if __name__ == "__main__":  # python -m course_utils.train, alone or under torchrun
+    import sys
+
+    from .train_cli import main
+
+    sys.exit(main())

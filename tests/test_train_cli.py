@@ -1,0 +1,98 @@
+"""``python -m course_utils.train``, alone and under torchrun with 2 CPU processes (gloo).
+
+A tiny U-Net on a tiny VOC folder: under torchrun the validation confusion matrix, added up over
+the two processes, must equal a single-process evaluation of the saved model exactly, and two
+processes with half the per-process batch must follow the one-process loss curve closely.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+from voc_fixtures import make_voc
+
+from course_utils import evaluation, reference_runs, train, train_cli
+
+LOSS_TOLERANCE = 0.10  # relative, per epoch: other batch composition and BatchNorm statistics
+SIZES = tuple((40 + 4 * k, 48 + 6 * (k % 3)) for k in range(12))
+
+
+@pytest.fixture(scope="module")
+def voc_root(tmp_path_factory):
+    root = make_voc(tmp_path_factory.mktemp("voc"), sizes=SIZES)
+    ids = (root / "ImageSets/Segmentation/train.txt").read_text().split()
+    (root / "ImageSets/Segmentation/val.txt").write_text("\n".join(ids[:5]) + "\n")
+    return root
+
+
+def args(tmp_path, voc_root, batch, name):
+    return ["--model", "unet", "--depth", "2", "--width", "4", "--epochs", "4", "--crop", "32",
+            "--batch-size", str(batch), "--lr", "0.01", "--seed", "0", "--device", "cpu",
+            "--data", str(voc_root), "--checkpoint", str(tmp_path / f"{name}.pt"),
+            "--results", str(tmp_path / f"{name}.json"), "--no-progress"]
+
+
+def torchrun(argv, tmp_path):
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
+           "2", "-m", "course_utils.train", *argv]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def single(voc_root, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("one")
+    torch.set_num_threads(1)
+    assert train_cli.main(args(tmp, voc_root, 4, "one")) == 0
+    return json.loads((tmp / "one.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def double(voc_root, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("two")
+    out = torchrun(args(tmp, voc_root, 2, "two"), tmp)
+    assert out.count("val mIoU") == 1, "rank 0 alone reports"
+    return tmp, json.loads((tmp / "two.json").read_text())
+
+
+def test_single_process_run_records_config_history_and_scores(single):
+    assert single["processes"] == 1 and len(single["history"]) == 4
+    assert single["config"]["model"] == {"name": "unet", "depth": 2, "width": 4}
+    assert single["history"][-1]["loss"] < single["history"][0]["loss"]
+    assert len(single["confusion"]) == 21 and sum(map(sum, single["confusion"])) > 0
+
+
+def test_all_reduced_confusion_matrix_equals_a_single_process_evaluation(double, voc_root):
+    tmp, results = double
+    assert results["processes"] == 2
+    net = reference_runs.build_model(results["config"]["model"])
+    train.load_checkpoint(tmp / "two.pt", net)
+    cm = train.evaluate(net, evaluation.full_image_loader(voc_root, "val"), device="cpu")
+    assert cm.matrix.tolist() == results["confusion"]
+
+
+def test_two_processes_with_half_the_batch_follow_the_one_process_loss(single, double):
+    one = [e["loss"] for e in single["history"]]
+    two = [e["loss"] for e in double[1]["history"]]
+    for a, b in zip(one, two, strict=True):
+        assert abs(a - b) <= LOSS_TOLERANCE * a, (one, two)
+
+
+def test_a_rerun_resumes_from_the_checkpoint_instead_of_training(double, voc_root):
+    tmp, results = double
+    out = torchrun(args(tmp, voc_root, 2, "two"), tmp)
+    assert "val mIoU" in out
+    again = json.loads((tmp / "two.json").read_text())
+    assert again["history"] == results["history"] and again["confusion"] == results["confusion"]
+
+
+def test_recorded_recipe_and_overrides():
+    cfg = train_cli.config_from(train_cli.parse(["--run", "fcn8s", "--epochs", "2",
+                                                 "--loss", "focal"]))
+    assert cfg["epochs"] == 2 and cfg["loss"]["name"] == "focal" and "ship" not in cfg
+    assert cfg["crop"] == reference_runs.RUNS["fcn8s"]["crop"]
