@@ -73,6 +73,54 @@ def summarize(cms: dict[str, ConfusionMatrix]) -> dict:
             "interior_acc": _rounded(cms["interior"].compute()["pixel_acc"])}
 
 
+# --------------------------------------------------------------------------- over images
+def per_image_matrices(model, loader, num_classes: int = NUM_CLASSES) -> torch.Tensor:
+    """One ``(C, C)`` confusion matrix per image of ``loader`` (batches of one): ``(N, C, C)``.
+
+    Their sum is the data set's matrix; kept apart they give per-image scores (the worst
+    images of a model) and a bootstrap interval (:func:`bootstrap_miou`).
+    """
+    from .train import predict
+
+    out = []
+    for images, labels in loader:
+        preds = predict(model, images).cpu()
+        for p, t in zip(preds, labels, strict=True):
+            out.append(ConfusionMatrix(num_classes).update(p[None], t[None]).matrix)
+    return torch.stack(out)
+
+
+def _miou_rows(m: torch.Tensor) -> torch.Tensor:
+    """mIoU of each ``(C, C)`` matrix in a ``(B, C, C)`` stack (absent classes left out)."""
+    m = m.double()
+    tp, gt, pr = m.diagonal(dim1=1, dim2=2), m.sum(2), m.sum(1)
+    union = gt + pr - tp
+    iou = torch.where(union > 0, tp / union.clamp(min=1), float("nan"))
+    return iou.nanmean(1)
+
+
+def bootstrap_miou(matrices: torch.Tensor, n_boot: int = 2000, level: float = 0.95,
+                   seed: int = 0) -> tuple[float, float]:
+    """A percentile bootstrap interval for the data-set mIoU, resampling whole images.
+
+    Each of ``n_boot`` resamples draws the images with replacement and sums their matrices
+    (``matrices``: ``(N, C, C)`` from :func:`per_image_matrices`); the interval holds the
+    central ``level`` of the resampled mIoUs. It says how much the score would move on
+    another validation set of the same size from the same source.
+    """
+    if matrices.ndim != 3 or len(matrices) < 2:
+        raise ValueError(f"matrices: expected (N, C, C) with N >= 2, got {tuple(matrices.shape)}")
+    n = len(matrices)
+    g = torch.Generator().manual_seed(seed)
+    picks = torch.randint(0, n, (n_boot, n), generator=g)
+    weights = torch.zeros(n_boot, n, dtype=torch.float64).scatter_add_(
+        1, picks, torch.ones(n_boot, n, dtype=torch.float64))
+    resampled = torch.einsum("bn,ncd->bcd", weights, matrices.double())
+    mious = _miou_rows(resampled)
+    tail = (1 - level) / 2
+    return float(mious.quantile(tail)), float(mious.quantile(1 - tail))
+
+
 # --------------------------------------------------------------------------- over seeds
 def mean_and_spread(values) -> tuple[float, float]:
     """Mean and spread of one score over seeds; the spread is the sample standard deviation

@@ -27,19 +27,13 @@ from __future__ import annotations
 
 import torch
 
+from .boundary import _check_tensor, boundary_iou, boundary_mask  # noqa: F401 - this API
+
 __all__ = ["ConfusionMatrix", "confusion_counts", "normalize_matrix", "per_image_miou",
-           "scores_from_matrix", "to_labels", "boundary_mask"]
+           "scores_from_matrix", "to_labels", "boundary_mask", "boundary_iou"]
 
 
 # --------------------------------------------------------------------------- input checks
-def _check_tensor(x, name: str) -> None:
-    """Raise TypeError unless ``x`` is a real-valued tensor."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if x.dtype == torch.bool or x.is_complex():
-        raise TypeError(f"{name} has dtype {x.dtype}; expected integer labels or float logits")
-
-
 def to_labels(pred: torch.Tensor, num_classes: int) -> torch.Tensor:
     """Class labels from a prediction: the argmax over dim 1 of float logits ``(N, C, ...)``,
     or integer labels ``(N, ...)`` returned as they are.
@@ -340,27 +334,3 @@ class ConfusionMatrix:
     def __repr__(self) -> str:
         return (f"ConfusionMatrix(num_classes={self.num_classes}, ignore_index="
                 f"{self.ignore_index}, pixels={int(self.matrix.sum())})")
-
-
-# --------------------------------------------------------------------------- boundary region
-def boundary_mask(label: torch.Tensor, width: int = 3) -> torch.Tensor:
-    """Pixels within ``width`` px of a class edge: a bool tensor shaped like ``label``.
-
-    A pixel is in the band when some pixel at most ``width`` rows and columns away
-    (a ``(2 width + 1)``-square window, clipped at the image border) has a different label.
-    Void (255) counts as a label here, so the pixels on both sides of VOC's void borders
-    are in the band; score only the band by setting the target to 255 outside it, e.g.
-    ``cm.update(pred, target.masked_fill(~boundary_mask(target), 255))``.
-    ``label``: integer ``(H, W)`` or ``(N, H, W)``.
-    """
-    _check_tensor(label, "label")
-    if label.is_floating_point() or label.ndim not in (2, 3):
-        raise ValueError(f"label must be an integer (H, W) or (N, H, W) tensor, got dtype "
-                         f"{label.dtype} and shape {tuple(label.shape)}")
-    if not isinstance(width, int) or isinstance(width, bool) or width < 1:
-        raise ValueError(f"width must be a positive int, got {width!r}")
-    x = label.reshape(-1, 1, *label.shape[-2:]).float()  # indices <= 255 are exact in float32
-    window = dict(kernel_size=2 * width + 1, stride=1, padding=width)
-    high = torch.nn.functional.max_pool2d(x, **window)
-    low = -torch.nn.functional.max_pool2d(-x, **window)
-    return (high != low).reshape(label.shape)

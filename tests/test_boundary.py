@@ -81,3 +81,56 @@ def test_band_restricted_scores_via_ignore_index():
 def test_bad_input(label, width, error, match):
     with pytest.raises(error, match=match):
         boundary_mask(label, width)
+
+
+# --------------------------------------------------------------------------- boundary IoU
+def rim_brute(mask: np.ndarray, width: int) -> np.ndarray:
+    """Mask pixels with a non-mask pixel (or the outside of the image) within the window."""
+    h, w = mask.shape
+    padded = np.zeros((h + 2 * width, w + 2 * width), dtype=bool)
+    padded[width:width + h, width:width + w] = mask
+    out = np.zeros_like(mask)
+    for i in range(h):
+        for j in range(w):
+            window = padded[i:i + 2 * width + 1, j:j + 2 * width + 1]
+            out[i, j] = mask[i, j] and not window.all()
+    return out
+
+
+def biou_brute(pred, target, num_classes, width, void=255):
+    inter = np.zeros(num_classes)
+    union = np.zeros(num_classes)
+    for p, t in zip(pred, target, strict=True):
+        keep = t != void
+        for c in range(num_classes):
+            g, q = rim_brute(t == c, width) & keep, rim_brute(p == c, width) & keep
+            inter[c] += (g & q).sum()
+            union[c] += (g | q).sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(union > 0, inter / union, np.nan)
+
+
+@settings(max_examples=25, deadline=None)
+@given(arrays(np.int64, (2, 7, 9), elements=st.sampled_from([0, 1, 2, 255])),
+       arrays(np.int64, (2, 7, 9), elements=st.sampled_from([0, 1, 2])),
+       st.integers(1, 3))
+def test_boundary_iou_matches_the_definition(target, pred, width):
+    from course_utils.metrics import boundary_iou
+
+    got = boundary_iou(torch.from_numpy(pred), torch.from_numpy(target), 3, width).numpy()
+    np.testing.assert_allclose(got, biou_brute(pred, target, 3, width), equal_nan=True)
+
+
+def test_boundary_iou_punishes_a_wrong_outline_that_mask_iou_forgives():
+    from course_utils.metrics import boundary_iou
+
+    target = torch.zeros(1, 40, 40, dtype=torch.long)
+    target[0, 5:35, 5:35] = 1
+    shifted = torch.zeros_like(target)
+    shifted[0, 7:37, 7:37] = 1  # the same square, 2 px off
+    iou = ConfusionMatrix(2).update(shifted, target).compute()["iou"][1]
+    biou = boundary_iou(shifted, target, 2, width=2)[1]
+    assert iou > 0.75 and biou < 0.5
+    assert boundary_iou(target, target, 2, width=2)[1] == 1.0
+    with pytest.raises(ValueError, match="integer"):
+        boundary_iou(target.float(), target, 2)

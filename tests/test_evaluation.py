@@ -73,3 +73,33 @@ def test_compare_over_seeds_states_only_clear_and_consistent_differences():
     assert not noisy["clear"] and not noisy["every_seed"]
     lower = evaluation.compare_over_seeds([0.5, 0.6, 0.7], [0.4, 0.5, 0.65])
     assert lower["every_seed"] and lower["diff"] < 0 and not lower["clear"]
+
+
+def test_per_image_matrices_add_up_to_the_data_set_matrix(tmp_path):
+    root = make_voc(tmp_path, sizes=((40, 60), (50, 30), (24, 24)))
+    torch.manual_seed(0)
+    net = nn.Conv2d(3, 21, 3, padding=1)
+    loader = evaluation.full_image_loader(root, "train")
+    each = evaluation.per_image_matrices(net, loader)
+    assert each.shape == (3, 21, 21)
+    assert torch.equal(each.sum(0), train.evaluate(net, loader).matrix)
+
+
+def test_bootstrap_interval_matches_a_plain_loop_and_brackets_the_estimate():
+    from course_utils.metrics import scores_from_matrix
+
+    g = torch.Generator().manual_seed(3)
+    matrices = torch.randint(0, 30, (25, 4, 4), generator=g)
+    matrices[:, 3] = 0  # class 3 never in the ground truth: left out where never predicted
+    low, high = evaluation.bootstrap_miou(matrices, n_boot=300, seed=1)
+    # the same resamples, one by one
+    g = torch.Generator().manual_seed(1)
+    picks = torch.randint(0, 25, (300, 25), generator=g)
+    loop = torch.tensor([float(scores_from_matrix(matrices[p].sum(0))["miou"]) for p in picks],
+                        dtype=torch.float64)
+    assert abs(low - float(loop.quantile(0.025))) < 1e-9
+    assert abs(high - float(loop.quantile(0.975))) < 1e-9
+    point = float(scores_from_matrix(matrices.sum(0))["miou"])
+    assert low < point < high
+    narrow = evaluation.bootstrap_miou(matrices.repeat(8, 1, 1), n_boot=300)
+    assert narrow[1] - narrow[0] < high - low  # more images, a tighter interval
