@@ -8,19 +8,14 @@ or doubles sizes exactly and the skip connections line up without resizing.
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import urllib.parse
-import urllib.request
-
 import torch
 import torch.nn.functional as F
 import torchvision
 from torch import nn
 
+from .pretrained import PROBE_TIMEOUT, WeightsUnavailable, fetch_state_dict
+
 FCN_VARIANTS = ("32s", "16s", "8s")
-PROBE_TIMEOUT = 5.0  # seconds to wait for the weights server before falling back
 
 
 def _check_positive_ints(**values) -> None:
@@ -129,31 +124,6 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
     return F.pad(x, (0, -w % multiple, 0, -h % multiple))
 
 
-def _probe(url: str, timeout: float) -> str | None:
-    """``None`` when ``url``'s server takes a connection within ``timeout`` s, else why not.
-
-    Runs in a thread so that even a stalled DNS lookup cannot hold the caller up.
-    """
-    if urllib.request.getproxies():
-        return None  # behind a proxy a direct connection proves nothing: let urllib try
-    parts = urllib.parse.urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    errors: list[BaseException] = []
-
-    def connect():
-        try:
-            socket.create_connection((parts.hostname, port), timeout=timeout).close()
-        except OSError as e:
-            errors.append(e)
-
-    worker = threading.Thread(target=connect, daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if worker.is_alive():
-        return f"no answer from {parts.hostname} within {timeout:g} s"
-    return f"{parts.hostname} unreachable ({errors[0]})" if errors else None
-
-
 def resnet18_backbone(pretrained: bool = False, timeout: float = PROBE_TIMEOUT) -> nn.Module:
     """A torchvision ResNet-18, with ImageNet weights when ``pretrained`` and obtainable.
 
@@ -164,21 +134,11 @@ def resnet18_backbone(pretrained: bool = False, timeout: float = PROBE_TIMEOUT) 
     net = torchvision.models.resnet18(weights=None)
     if not pretrained:
         return net
-    url = torchvision.models.ResNet18_Weights.IMAGENET1K_V1.url
-    cached = os.path.join(torch.hub.get_dir(), "checkpoints", os.path.basename(url))
-    old_timeout = socket.getdefaulttimeout()
     try:
-        reason = None if os.path.isfile(cached) else _probe(url, timeout)
-        if reason is None:
-            socket.setdefaulttimeout(timeout)  # a stalled transfer fails instead of hanging
-            state = torch.hub.load_state_dict_from_url(url, progress=False, check_hash=True)
-            net.load_state_dict(state)
-            return net
-    except (OSError, RuntimeError, ValueError) as e:  # URLError, timeout, bad hash or file
-        reason = f"{type(e).__name__}: {e}"
-    finally:
-        socket.setdefaulttimeout(old_timeout)
-    print(f"ImageNet weights for ResNet-18 not available ({reason}); using random init.")
+        net.load_state_dict(fetch_state_dict(torchvision.models.ResNet18_Weights.IMAGENET1K_V1.url,
+                                             timeout))
+    except WeightsUnavailable as e:
+        print(f"ImageNet weights for ResNet-18 not available ({e.reason}); using random init.")
     return net
 
 

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 import torchvision
 from torch import nn
 
-from course_utils import models
+from course_utils import models, pretrained
 from course_utils.models import (
     FCN,
     UNet,
@@ -225,7 +225,7 @@ def offline_home(tmp_path, monkeypatch):
 
 
 def test_pretrained_default_is_random_init_without_network(monkeypatch):
-    monkeypatch.setattr(models, "_probe", lambda *a: pytest.fail("network tried"))
+    monkeypatch.setattr(pretrained, "_probe", lambda *a: pytest.fail("network tried"))
     FCN()  # pretrained=False must not touch the network
 
 
@@ -245,7 +245,7 @@ def test_pretrained_falls_back_fast_when_server_stalls(offline_home, monkeypatch
 
 
 def test_pretrained_falls_back_when_download_fails(offline_home, monkeypatch, capsys):
-    monkeypatch.setattr(models, "_probe", lambda *a: None)
+    monkeypatch.setattr(pretrained, "_probe", lambda *a: None)
 
     def fail(*a, **k):
         assert socket.getdefaulttimeout() == 0.5  # a stalled transfer would time out
@@ -274,7 +274,7 @@ def test_pretrained_real_probe_offline_is_quick(offline_home, monkeypatch, capsy
 def test_pretrained_weights_are_loaded_when_obtained(offline_home, monkeypatch, capsys):
     torch.manual_seed(123)
     state = torchvision.models.resnet18(weights=None).state_dict()
-    monkeypatch.setattr(models, "_probe", lambda *a: None)
+    monkeypatch.setattr(pretrained, "_probe", lambda *a: None)
     monkeypatch.setattr(torch.hub, "load_state_dict_from_url", lambda *a, **k: state)
     net = FCN(variant="16s", pretrained=True)
     assert torch.equal(net.layer4[1].conv2.weight, state["layer4.1.conv2.weight"])
@@ -289,7 +289,7 @@ def test_pretrained_weights_load_from_cache_without_network(offline_home, monkey
     cache = offline_home / "hub" / "checkpoints"
     cache.mkdir(parents=True)
     torch.save(state, cache / url.rsplit("/", 1)[-1])
-    monkeypatch.setattr(models, "_probe", lambda *a: pytest.fail("network tried"))
+    monkeypatch.setattr(pretrained, "_probe", lambda *a: pytest.fail("network tried"))
     net = models.resnet18_backbone(pretrained=True)
     assert torch.equal(net.conv1.weight, state["conv1.weight"])
     assert capsys.readouterr().out == ""
