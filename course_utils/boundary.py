@@ -54,31 +54,39 @@ def inner_rim(mask: torch.Tensor, width: int) -> torch.Tensor:
     return mask & (outside[:, 0] > 0)
 
 
-def boundary_iou(pred: torch.Tensor, target: torch.Tensor, num_classes: int = NUM_CLASSES,
-                 width: int = 3, ignore_index: int | None = VOID) -> torch.Tensor:
-    """Per-class boundary IoU ``|G_d & P_d| / |G_d | P_d|`` over a batch of label maps.
+def _check_labels(t, name: str) -> None:
+    _check_tensor(t, name)
+    if t.is_floating_point() or t.ndim not in (2, 3):
+        raise ValueError(f"{name} must be integer (H, W) or (N, H, W) labels, got dtype "
+                         f"{t.dtype} and shape {tuple(t.shape)}")
+
+
+def boundary_iou(pred, target, num_classes: int = NUM_CLASSES, width: int = 3,
+                 ignore_index: int | None = VOID) -> torch.Tensor:
+    """Per-class boundary IoU ``|G_d & P_d| / |G_d | P_d|`` over a set of label maps.
 
     ``G_d`` and ``P_d`` are the inner rims (:func:`inner_rim`) of the true and the predicted
     mask of the class; intersections and unions are summed over the images before dividing
     (data-set level, as mIoU). Pixels whose target is ``ignore_index`` count for neither. A
-    class with an empty union gets NaN. ``pred``, ``target``: integer ``(N, H, W)`` labels.
+    class with an empty union gets NaN. ``pred``, ``target``: integer ``(N, H, W)`` labels, or
+    lists of ``(H, W)`` label maps of any sizes (whole images).
     """
-    for name, t in (("pred", pred), ("target", target)):
-        _check_tensor(t, name)
-        if t.is_floating_point() or t.ndim != 3:
-            raise ValueError(f"{name} must be integer (N, H, W) labels, got dtype {t.dtype} "
-                             f"and shape {tuple(t.shape)}")
-    if pred.shape != target.shape:
-        raise ValueError(f"pred {tuple(pred.shape)} and target {tuple(target.shape)} differ")
     if not isinstance(width, int) or isinstance(width, bool) or width < 1:
         raise ValueError(f"width must be a positive int, got {width!r}")
-    keep = (target != ignore_index if ignore_index is not None
-            else torch.ones_like(target, dtype=torch.bool))
+    pairs = (list(zip(pred, target, strict=True)) if isinstance(pred, list | tuple)
+             else [(pred, target)])
     inter = torch.zeros(num_classes, dtype=torch.float64)
     union = torch.zeros(num_classes, dtype=torch.float64)
-    for c in range(num_classes):
-        g = inner_rim(target == c, width) & keep
-        p = inner_rim(pred == c, width) & keep
-        inter[c] = (g & p).sum()
-        union[c] = (g | p).sum()
+    for p, t in pairs:
+        _check_labels(p, "pred")
+        _check_labels(t, "target")
+        if p.shape != t.shape:
+            raise ValueError(f"pred {tuple(p.shape)} and target {tuple(t.shape)} differ")
+        p, t = p.reshape(-1, *p.shape[-2:]), t.reshape(-1, *t.shape[-2:])
+        keep = t != ignore_index if ignore_index is not None else torch.ones_like(t, dtype=bool)
+        for c in range(num_classes):
+            g = inner_rim(t == c, width) & keep
+            q = inner_rim(p == c, width) & keep
+            inter[c] += (g & q).sum()
+            union[c] += (g | q).sum()
     return torch.where(union > 0, inter / union.clamp(min=1), float("nan"))

@@ -90,8 +90,9 @@ def per_image_matrices(model, loader, num_classes: int = NUM_CLASSES) -> torch.T
     return torch.stack(out)
 
 
-def _miou_rows(m: torch.Tensor) -> torch.Tensor:
-    """mIoU of each ``(C, C)`` matrix in a ``(B, C, C)`` stack (absent classes left out)."""
+def miou_of_matrices(m: torch.Tensor) -> torch.Tensor:
+    """mIoU of each ``(C, C)`` matrix in a ``(B, C, C)`` stack (absent classes left out):
+    per-image mIoUs from :func:`per_image_matrices`, or resampled ones in the bootstrap."""
     m = m.double()
     tp, gt, pr = m.diagonal(dim1=1, dim2=2), m.sum(2), m.sum(1)
     union = gt + pr - tp
@@ -116,7 +117,7 @@ def bootstrap_miou(matrices: torch.Tensor, n_boot: int = 2000, level: float = 0.
     weights = torch.zeros(n_boot, n, dtype=torch.float64).scatter_add_(
         1, picks, torch.ones(n_boot, n, dtype=torch.float64))
     resampled = torch.einsum("bn,ncd->bcd", weights, matrices.double())
-    mious = _miou_rows(resampled)
+    mious = miou_of_matrices(resampled)
     tail = (1 - level) / 2
     return float(mious.quantile(tail)), float(mious.quantile(1 - tail))
 

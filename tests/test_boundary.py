@@ -134,3 +134,14 @@ def test_boundary_iou_punishes_a_wrong_outline_that_mask_iou_forgives():
     assert boundary_iou(target, target, 2, width=2)[1] == 1.0
     with pytest.raises(ValueError, match="integer"):
         boundary_iou(target.float(), target, 2)
+
+
+def test_boundary_iou_of_a_list_of_sizes_adds_the_images_up():
+    from course_utils.metrics import boundary_iou
+
+    g = torch.Generator().manual_seed(0)
+    a_t, a_p = (torch.randint(0, 3, (9, 11), generator=g) for _ in range(2))
+    b_t, b_p = (torch.randint(0, 3, (6, 14), generator=g) for _ in range(2))
+    got = boundary_iou([a_p, b_p], [a_t, b_t], 3, width=1).numpy()
+    expected = biou_brute([a_p.numpy(), b_p.numpy()], [a_t.numpy(), b_t.numpy()], 3, 1)
+    np.testing.assert_allclose(got, expected, equal_nan=True)
