@@ -21,106 +21,26 @@ mean is 0, not NaN (PyTorch returns NaN there), so one all-void crop cannot pois
 
 from __future__ import annotations
 
-import warnings
-
 import torch
 import torch.nn.functional as F
-from torch.utils.data import Dataset
+
+from .class_weights import WEIGHT_METHODS, class_weights, pixel_histogram  # noqa: F401
+from .dice import ce_dice_loss, soft_dice_loss  # noqa: F401
+from .loss_core import (
+    _binary_valid,
+    _check_gamma,
+    _check_logits,
+    _check_reduction,
+    _class_vector,
+    _multiclass_target,
+    _reduce,
+    softplus,
+)
 
 __all__ = ["weighted_bce_with_logits", "pos_weight_from_mask", "weighted_cross_entropy",
            "pixel_histogram", "class_weights", "sigmoid_focal_loss", "softmax_focal_loss",
-           "softplus"]
+           "softplus", "soft_dice_loss", "ce_dice_loss"]
 
-REDUCTIONS = ("none", "mean", "sum")
-WEIGHT_METHODS = ("inverse", "median", "effective")
-
-
-# --------------------------------------------------------------------------- shared pieces
-def softplus(x: torch.Tensor) -> torch.Tensor:
-    """``log(1 + e^x)`` in the stable log-sum-exp form ``log(e^0 + e^x)``.
-
-    ``torch.logaddexp`` shifts by ``max(0, x)`` before exponentiating, so nothing overflows at
-    ``x = +-100``, and its gradient is ``sigmoid(x)`` everywhere. (The textbook
-    ``max(x, 0) + log1p(exp(-|x|))`` has the same value but a kink at 0 where autograd
-    returns a wrong gradient.) ``-log sigmoid(x) = softplus(-x)``,
-    ``-log(1 - sigmoid(x)) = softplus(x)``.
-    """
-    return torch.logaddexp(torch.zeros_like(x), x)
-
-
-def _check_reduction(reduction: str) -> None:
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction={reduction!r}: expected one of {', '.join(REDUCTIONS)}")
-
-
-def _check_logits(logits) -> None:
-    if not isinstance(logits, torch.Tensor) or not logits.is_floating_point():
-        got = logits.dtype if isinstance(logits, torch.Tensor) else type(logits).__name__
-        raise TypeError(f"logits must be a floating-point tensor, got {got}")
-
-
-def _reduce(loss: torch.Tensor, reduction: str, denom: torch.Tensor) -> torch.Tensor:
-    """Apply ``reduction`` to ``loss`` (already 0 where ignored); ``mean`` divides by ``denom``.
-
-    A zero ``denom`` (nothing to average) gives 0 with a gradient of 0, never NaN.
-    """
-    if reduction == "none":
-        return loss
-    total = loss.sum()
-    if reduction == "sum":
-        return total
-    return total / torch.where(denom > 0, denom, torch.ones_like(denom))
-
-
-def _binary_valid(target: torch.Tensor, ignore_index) -> torch.Tensor:
-    """Boolean mask of the elements that count (all of them when ``ignore_index`` is None)."""
-    if ignore_index is None:
-        return torch.ones_like(target, dtype=torch.bool)
-    return target != ignore_index
-
-
-def _multiclass_target(logits, target, ignore_index):
-    """Validate ``(N, C, ...)`` logits against an ``(N, ...)`` integer target.
-
-    Returns ``(valid, safe)``: the mask of non-ignored pixels and the target as int64 with
-    ignored pixels replaced by class 0 (so it can index safely; those pixels are masked out
-    later). Any integer dtype is accepted (uint8 masks straight from a PNG, int16, ...).
-    """
-    _check_logits(logits)
-    if logits.ndim < 2:
-        raise ValueError(f"logits must be (N, C, ...), got shape {tuple(logits.shape)}")
-    if not isinstance(target, torch.Tensor) or target.is_floating_point() or \
-            target.dtype == torch.bool:
-        got = target.dtype if isinstance(target, torch.Tensor) else type(target).__name__
-        raise TypeError(f"target must be an integer tensor of class indices, got {got}")
-    expected = (logits.shape[0], *logits.shape[2:])
-    if tuple(target.shape) != expected:
-        raise ValueError(f"target has shape {tuple(target.shape)}; logits "
-                         f"{tuple(logits.shape)} need target {expected}")
-    num_classes = logits.shape[1]
-    valid = _binary_valid(target, ignore_index)
-    bad = valid & ((target < 0) | (target >= num_classes))
-    if bad.any():
-        values = torch.unique(target[bad])[:5].tolist()
-        raise ValueError(f"target holds {values}: outside 0..{num_classes - 1} "
-                         f"and not ignore_index={ignore_index}")
-    return valid, torch.where(valid, target, torch.zeros_like(target)).long()
-
-
-def _class_vector(values, num_classes: int, name: str, like: torch.Tensor) -> torch.Tensor:
-    """A per-class ``(C,)`` vector of finite non-negative numbers, on ``like``'s device/dtype."""
-    v = torch.as_tensor(values, dtype=like.dtype, device=like.device)
-    if v.shape != (num_classes,):
-        raise ValueError(f"{name} must have shape ({num_classes},), one per class; "
-                         f"got {tuple(v.shape)}")
-    if not torch.isfinite(v).all() or (v < 0).any():
-        raise ValueError(f"{name} must be finite and >= 0, got {v.tolist()}")
-    return v
-
-
-def _check_gamma(gamma: float) -> None:
-    if not gamma >= 0:
-        raise ValueError(f"gamma={gamma}: must be >= 0 (gamma=0 is plain cross-entropy)")
 
 
 # --------------------------------------------------------------------------- binary
@@ -196,90 +116,6 @@ def weighted_cross_entropy(logits, target, weight=None, ignore_index: int | None
         _class_vector(weight, logits.shape[1], "weight", logits)[safe]
     w = torch.where(valid, w, torch.zeros_like(w))
     return _reduce(w * nll, reduction, w.sum())
-
-
-# --------------------------------------------------------------------------- class weights
-def pixel_histogram(dataset, num_classes: int = 21, ignore_index: int | None = 255):
-    """Pixels per class over a Dataset of ``(image, label)`` pairs: ``(num_classes,)`` int64.
-
-    Labels equal to ``ignore_index`` are not counted; any other value outside
-    ``0..num_classes-1`` raises. Pass a dataset without random crops for exact counts
-    (for VOC folders, :func:`course_utils.voc.pixel_counts` reads the masks directly).
-    """
-    counts = torch.zeros(num_classes, dtype=torch.int64)
-    for i in range(len(dataset)):
-        label = torch.as_tensor(dataset[i][1]).long().flatten()
-        if ignore_index is not None:
-            label = label[label != ignore_index]
-        bad = (label < 0) | (label >= num_classes)
-        if bad.any():
-            values = torch.unique(label[bad])[:5].tolist()
-            raise ValueError(f"dataset item {i}: label values {values} outside "
-                             f"0..{num_classes - 1} and not ignore_index={ignore_index}")
-        counts += torch.bincount(label, minlength=num_classes)
-    return counts
-
-
-def _as_counts(source, num_classes: int, ignore_index) -> torch.Tensor:
-    """A float64 ``(C,)`` histogram from a histogram-like or a Dataset, validated."""
-    if isinstance(source, Dataset):
-        source = pixel_histogram(source, num_classes, ignore_index)
-    counts = torch.as_tensor(source, dtype=torch.float64)
-    if counts.ndim != 1 or len(counts) < 2:
-        raise ValueError(f"counts must be a 1-D histogram over >= 2 classes, "
-                         f"got shape {tuple(counts.shape)}")
-    if not torch.isfinite(counts).all() or (counts < 0).any():
-        raise ValueError(f"counts must be finite and >= 0, got {counts.tolist()}")
-    if counts.sum() == 0:
-        raise ValueError("counts are all zero: no pixels to weight")
-    return counts
-
-
-def class_weights(source, method: str = "inverse", beta: float = 0.9999, num_classes: int = 21,
-                  ignore_index: int | None = 255, normalize: bool = True) -> torch.Tensor:
-    """Per-class loss weights from pixel frequencies; returns a float32 ``(C,)`` tensor.
-
-    ``source`` is a histogram (``(C,)`` counts, e.g. :func:`course_utils.voc.pixel_counts`)
-    or a Dataset of ``(image, label)`` pairs (counted with :func:`pixel_histogram`). With
-    ``n_c`` the pixels of class ``c`` and ``f_c = n_c / sum(n)``:
-
-    * ``"inverse"``: ``w_c = 1 / f_c``;
-    * ``"median"`` (median-frequency balancing, Eigen & Fergus 2015): ``median(f) / f_c``, so
-      the median class gets 1 (frequencies over all pixels, the usual simplification of the
-      paper's "pixels in images where c is present");
-    * ``"effective"`` (Cui et al. 2019): ``(1 - beta) / (1 - beta^n_c)``, one over the
-      "effective number of samples". ``beta -> 0`` gives equal weights, ``beta -> 1`` inverse
-      frequency; with pixel counts ``beta`` must be close to 1 (``1 - 1/n`` for a typical n).
-
-    ``normalize`` rescales so the weights of the classes with pixels average 1 (scale is
-    irrelevant to the weighted-mean cross-entropy, but not to ``sum`` or focal ``alpha``).
-    **Classes with no pixels get weight 0**, with a warning naming them: such a class never
-    appears as a target, so its weight is never used; 0 keeps the vector finite, where
-    ``1/0`` would put ``inf`` in it.
-    """
-    if method not in WEIGHT_METHODS:
-        raise ValueError(f"method={method!r}: expected one of {', '.join(WEIGHT_METHODS)}")
-    if method == "effective" and not 0 <= beta < 1:
-        raise ValueError(f"beta={beta}: must lie in [0, 1)")
-    counts = _as_counts(source, num_classes, ignore_index)
-    present = counts > 0
-    if not present.all():
-        missing = torch.nonzero(~present).flatten().tolist()
-        warnings.warn(f"class_weights: classes {missing} have no pixels; their weight is 0",
-                      UserWarning, stacklevel=2)
-    freq = counts / counts.sum()
-    safe = torch.where(present, freq, torch.ones_like(freq))
-    if method == "inverse":
-        w = 1.0 / safe
-    elif method == "median":
-        w = freq[present].median() / safe
-    else:  # 1 - beta^n as -expm1(n log beta): no cancellation for beta near 1 and large n
-        n = torch.where(present, counts, torch.ones_like(counts))
-        w = (1 - beta) / -torch.expm1(n * torch.log(torch.tensor(beta, dtype=n.dtype)))
-    w = torch.where(present, w, torch.zeros_like(w))
-    if normalize:
-        w = w * present.sum() / w.sum()
-    return w.float()
 
 
 # --------------------------------------------------------------------------- focal loss

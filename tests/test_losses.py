@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -555,3 +556,76 @@ def test_multiclass_losses_accept_any_integer_target_dtype(dtype):
 def test_float_target_is_refused_naming_target():
     with pytest.raises(TypeError, match="target must be an integer tensor.*float32"):
         losses.softmax_focal_loss(torch.randn(1, 3, 2, 2), torch.zeros(1, 2, 2))
+
+
+# --------------------------------------------------------------------------- Dice
+def dice_numpy(logits, target, eps, void=255):
+    """An independent soft Dice loss: numpy, pixel by pixel."""
+    x = logits.double().numpy()
+    t = target.numpy()
+    n, c = x.shape[:2]
+    p = np.exp(x - x.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    inter, ps, ys = np.zeros(c), np.zeros(c), np.zeros(c)
+    predicted = set()
+    for b in range(n):
+        for idx in np.ndindex(t.shape[1:]):
+            if t[b][idx] == void:
+                continue
+            probs = p[(b, slice(None), *idx)]
+            predicted.add(int(probs.argmax()))
+            ps += probs
+            ys[t[b][idx]] += 1
+            inter[t[b][idx]] += probs[t[b][idx]]
+    dice = (2 * inter + eps) / (ps + ys + eps)
+    present = [k for k in range(c) if ys[k] > 0 or k in predicted]
+    return 1 - dice[present].mean()
+
+
+@pytest.mark.parametrize("eps", [0.0, 1.0])
+def test_soft_dice_matches_an_independent_implementation(eps):
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(2, 4, 3, 5, generator=g)
+    target = torch.randint(0, 3, (2, 3, 5), generator=g)  # class 3 never in the target
+    target[0, 0, :2] = 255
+    got = losses.soft_dice_loss(logits, target, eps=eps)
+    assert abs(got.item() - dice_numpy(logits, target, eps)) < 1e-6
+
+
+def test_soft_dice_of_one_hot_predictions_is_one_minus_the_dice_metric():
+    g = torch.Generator().manual_seed(1)
+    target = torch.randint(0, 3, (2, 6, 7), generator=g)
+    pred = torch.randint(0, 3, (2, 6, 7), generator=g)
+    logits = 1e4 * F.one_hot(pred, 3).movedim(-1, 1).float()  # softmax is one-hot
+    from course_utils.metrics import ConfusionMatrix
+
+    dice = ConfusionMatrix(3).update(pred, target).compute()["mean_dice"]
+    assert abs(losses.soft_dice_loss(logits, target, eps=0.0).item() - (1 - dice)) < 1e-6
+
+
+def test_dice_hand_worked_and_edge_cases():
+    # 2 pixels, 2 classes: p(class 1) = 0.5 and 0.9, targets 0 and 1
+    logits = torch.tensor([[0.0, 0.0], [0.0, math.log(9.0)]]).T[None, :, :, None]  # (1, 2, 2, 1)
+    target = torch.tensor([[[0], [1]]])
+    # class 0: inter 0.5, sums 0.6 + 1; class 1: inter 0.9, sums 1.4 + 1
+    expected = 1 - (2 * 0.5 / 1.6 + 2 * 0.9 / 2.4) / 2
+    got = losses.soft_dice_loss(logits, target, eps=0.0)
+    assert abs(got.item() - expected) < 1e-6
+    void = torch.full((1, 2, 1), 255)
+    assert losses.soft_dice_loss(logits, void).item() == 0.0
+    per_class = losses.soft_dice_loss(torch.randn(1, 3, 2, 2), torch.zeros(1, 2, 2, dtype=int),
+                                      reduction="none")
+    assert per_class.shape == (3,) and not torch.isnan(per_class[0])
+    x = (30 * torch.randn(1, 3, 4, 4)).requires_grad_(True)
+    losses.ce_dice_loss(x, torch.randint(0, 3, (1, 4, 4))).backward()
+    assert torch.isfinite(x.grad).all()
+
+
+def test_ce_dice_is_the_sum_of_its_parts():
+    g = torch.Generator().manual_seed(2)
+    logits = torch.randn(2, 5, 4, 4, generator=g)
+    target = torch.randint(0, 5, (2, 4, 4), generator=g)
+    target[1, 0] = 255
+    expected = F.cross_entropy(logits, target, ignore_index=255) + 0.5 * losses.soft_dice_loss(
+        logits, target)
+    torch.testing.assert_close(losses.ce_dice_loss(logits, target, dice_weight=0.5), expected)
