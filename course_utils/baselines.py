@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import torch
 from torch import nn
 
 from .metrics import ConfusionMatrix
+from .nav import rewrite_block
 from .voc import MINI_VOC_DIR, NUM_CLASSES, VOID, find_voc_root, read_example, read_split
 
 README = MINI_VOC_DIR.parent.parent / "README.md"
@@ -91,12 +91,7 @@ def table(results: dict[str, dict]) -> str:
 
 def update_readme(text: str, readme=README) -> None:
     """Replace the block between the BASELINES markers of ``readme`` with ``text``."""
-    readme = Path(readme)
-    body = readme.read_text()
-    if BEGIN not in body or END not in body:
-        raise ValueError(f"{readme}: no {BEGIN} ... {END} block to update")
-    head, rest = body.split(BEGIN, 1)
-    readme.write_text(f"{head}{BEGIN}\n{text}\n{END}{rest.split(END, 1)[1]}")
+    rewrite_block(readme, (BEGIN, END), text)
 
 
 def main(argv=None) -> int:

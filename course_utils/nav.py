@@ -66,6 +66,16 @@ def _replace_between(text: str, markers: tuple[str, str], body: str) -> str:
     return pattern.sub(lambda _: f"{start}\n{body}\n{end}", text)
 
 
+def rewrite_block(path, markers: tuple[str, str], body: str) -> None:
+    """Replace the text between the two ``markers`` lines of the file ``path`` by ``body``
+    (the generated blocks of the READMEs), or raise naming the file if a marker is missing."""
+    path = Path(path)
+    text = path.read_text()
+    if markers[0] not in text or markers[1] not in text:
+        raise ValueError(f"{path}: no {markers[0]} ... {markers[1]} block to update")
+    path.write_text(_replace_between(text, markers, body))
+
+
 def _set_nav(nb, line: str) -> None:
     """Replace the nav cell's body, or append a nav cell at the end if there is none."""
     for cell in nb.cells:

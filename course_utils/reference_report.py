@@ -6,8 +6,7 @@ manifest's and cannot drift; a test checks that the table is current.
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from .nav import rewrite_block
 from .runtime import REPO_ROOT
 
 README = REPO_ROOT / "data" / "README.md"
@@ -38,10 +37,4 @@ def table(manifest: dict) -> str:
 
 def update_readme(manifest: dict, readme=README) -> None:
     """Rewrite the block between the REFERENCE markers of ``readme`` from ``manifest``."""
-    readme = Path(readme)
-    text = readme.read_text()
-    if TABLE_BEGIN not in text or TABLE_END not in text:
-        raise ValueError(f"{readme}: no {TABLE_BEGIN} ... {TABLE_END} block to update")
-    head, rest = text.split(TABLE_BEGIN, 1)
-    readme.write_text(f"{head}{TABLE_BEGIN}\n{table(manifest)}\n{TABLE_END}"
-                      f"{rest.split(TABLE_END, 1)[1]}")
+    rewrite_block(readme, (TABLE_BEGIN, TABLE_END), table(manifest))

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .nav import rewrite_block
 from .synth_scene import SEED, make_example
 from .voc import MINI_VOC_DIR, NUM_CLASSES, VOC_CLASSES, VOID, image_path, mask_path, save_mask
 
@@ -216,13 +217,7 @@ STATS_BEGIN, STATS_END = "<!-- STATS -->", "<!-- /STATS -->"
 def update_readme(readme: str | os.PathLike = README, root: str | os.PathLike = MINI_VOC_DIR):
     """Rewrite the statistics between the ``<!-- STATS -->`` markers of ``readme`` from the
     files under ``root``, so the numbers shown are the ones computed from the data."""
-    readme = Path(readme)
-    text = readme.read_text()
-    if STATS_BEGIN not in text or STATS_END not in text:
-        raise ValueError(f"{readme}: no {STATS_BEGIN} ... {STATS_END} block to update")
-    head, rest = text.split(STATS_BEGIN, 1)
-    tail = rest.split(STATS_END, 1)[1]
-    readme.write_text(f"{head}{STATS_BEGIN}\n{stats_markdown(stats(root))}\n{STATS_END}{tail}")
+    rewrite_block(readme, (STATS_BEGIN, STATS_END), stats_markdown(stats(root)))
 
 
 def main(argv: list[str] | None = None) -> int:
