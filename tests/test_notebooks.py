@@ -136,3 +136,19 @@ def test_colab_badge_and_first_cell(path):
     first = code_cells(nb)[0]
     assert first.source == colab.SETUP_CELL and colab.CELL_TAG in first.metadata["tags"]
     assert not first.get("outputs"), "off Colab the set-up cell prints nothing"
+
+
+def test_01_layout_cell_copes_with_a_voc_copy_without_object_masks(tmp_path, monkeypatch,
+                                                                     capsys):
+    from voc_fixtures import make_voc
+
+    from course_utils import runtime, voc
+
+    root = make_voc(tmp_path)  # JPEGImages, SegmentationClass, ImageSets; no object masks here
+    (root / "SegmentationObject").rmdir()
+    nb = load(nav.NOTEBOOKS / "01-voc-data.ipynb")
+    cell = next(c for c in code_cells(nb) if 'for sub in ("JPEGImages"' in c.source)
+    monkeypatch.setattr(voc, "find_voc_root", lambda *a: root)
+    exec(cell.source, {"voc": voc, "runtime": runtime})
+    out = capsys.readouterr().out
+    assert "SegmentationObject/" in out and "not in this copy" in out
