@@ -21,7 +21,12 @@ import urllib.request
 import torch
 from torchvision.models import segmentation
 
+from .runtime import REPO_ROOT
+from .voc import read_image
+
 PROBE_TIMEOUT = 5.0  # seconds to wait for the weights server before giving up
+PHOTO_DIR = REPO_ROOT / "data" / "photos"  # real photographs, licences in data/README.md
+PHOTOS = ("astronaut", "chelsea")
 SEGMENTATION = {
     "fcn_resnet50": (segmentation.fcn_resnet50, segmentation.FCN_ResNet50_Weights.DEFAULT),
     "deeplabv3_resnet50": (segmentation.deeplabv3_resnet50,
@@ -99,10 +104,19 @@ def segmentation_model(name: str, timeout: float = PROBE_TIMEOUT):
     if name not in SEGMENTATION:
         raise ValueError(f"name={name!r}: expected one of {', '.join(SEGMENTATION)}")
     build, weights = SEGMENTATION[name]
+    state = fetch_state_dict(weights.url, timeout)  # first: offline, fail before building
     model = build(weights=None, weights_backbone=None, num_classes=len(weights.meta["categories"]),
                   aux_loss=True)
-    model.load_state_dict(fetch_state_dict(weights.url, timeout))
+    model.load_state_dict(state)
     return model.eval(), weights
+
+
+def photo(name_or_path) -> torch.Tensor:
+    """A photograph as a uint8 ``(3, H, W)`` tensor: one of the course's (``"astronaut"``,
+    ``"chelsea"``) or any image file of yours, by path. A missing or unreadable file raises
+    an error naming it."""
+    return read_image(PHOTO_DIR / f"{name_or_path}.jpg" if name_or_path in PHOTOS
+                      else name_or_path)
 
 
 def published_miou(weights) -> float:

@@ -52,3 +52,15 @@ def test_published_numbers_come_from_torchvision():
     assert pretrained.published_miou(segmentation.DeepLabV3_ResNet50_Weights.DEFAULT) == 66.4
     with pytest.raises(ValueError, match="expected one of"):
         pretrained.segmentation_model("segformer")
+
+
+def test_photos_load_by_name_or_path_and_bad_paths_are_named(tmp_path):
+    for name in pretrained.PHOTOS:
+        image = pretrained.photo(name)
+        assert image.dtype == torch.uint8 and image.shape[0] == 3 and min(image.shape[1:]) > 200
+    mine = tmp_path / "mine.png"
+    from PIL import Image
+    Image.new("RGB", (30, 20), (10, 200, 30)).save(mine)
+    assert pretrained.photo(mine).shape == (3, 20, 30)
+    with pytest.raises(ValueError, match="nope.jpg"):
+        pretrained.photo(tmp_path / "nope.jpg")
