@@ -12,7 +12,8 @@ LAB_ARGS ?=
 # Jupyter refuses to start as root (containers, Colab-like machines) unless told to.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: install lab test unit verify nbval nbval-native nbval-other-cpu reference notebooks student \
+.PHONY: install lab test unit students verify nbval nbval-native nbval-native-and-students \
+	nbval-other-cpu reference notebooks student \
 	site slides data bench lint clean distclean
 
 # Create .venv if missing and install; redone only when pyproject.toml changes (idempotent).
@@ -31,10 +32,15 @@ lab: install
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" notebooks/00-start-here.ipynb \
 		$(ROOT_FLAG) $(LAB_ARGS)
 
-test: unit verify nbval
+# Unit tests; the reference models re-evaluated; strict nbval with this CPU's kernels, then the
+# student copies run on that pass's checkpoints; strict nbval with another CPU's kernels.
+test: unit verify nbval-native-and-students nbval-other-cpu
 
 unit: install
-	$(PY) -m pytest tests -n 2 -q
+	$(PY) -m pytest tests -n 2 -q -m "not student_copies"
+
+students: install
+	$(PY) -m pytest tests/test_student.py -n 2 -q -m student_copies
 
 # Strict nbval twice against the same stored outputs: native kernels, then another CPU's.
 nbval: nbval-native nbval-other-cpu
@@ -46,6 +52,11 @@ NBVAL_END = $(PY) -m pytest $(NBVAL) -n 2 --dist loadscope notebooks/; s=$$?; rm
 
 nbval-native: install
 	$(RUN_NBVAL) $(NBVAL_END)
+
+nbval-native-and-students: install
+	d=$$(mktemp -d) && export COURSE_CHECKPOINT_DIR=$$d COURSE_PROFILE=fast && \
+	$(PY) -m pytest $(NBVAL) -n 2 --dist loadscope notebooks/ && \
+	$(PY) -m pytest tests/test_student.py -n 2 -q -m student_copies; s=$$?; rm -rf $$d; exit $$s
 
 nbval-other-cpu: install
 	$(RUN_NBVAL) $(OTHER_CPU) $(NBVAL_END)
