@@ -154,6 +154,30 @@ def load(name: str, device="cpu", manifest_path=None):
     return model.to(device=device, dtype=dtype).eval(), entry
 
 
+ENCODERS = {"fcn": ("stem", "layer1", "layer2", "layer3", "layer4"), "unet": ("inc", "down")}
+
+
+def init_encoder(net, name: str, manifest_path=None):
+    """Give ``net`` the encoder (backbone) weights of the shipped model ``name``; the rest of
+    ``net`` (score layers, decoder) keeps its fresh initialisation. Returns ``net``.
+
+    The CPU stand-in for starting from ImageNet weights: a backbone that already knows the
+    data, so a minute of training shows a model that learns. ``net`` must be the same kind of
+    network as the shipped one (the encoder's layer names and shapes must match).
+    """
+    source, entry = load(name, "cpu", manifest_path)
+    prefixes = ENCODERS[entry["config"]["model"]["name"]]
+    encoder = {k: v.float() for k, v in source.state_dict().items()
+               if k.split(".")[0] in prefixes}
+    missing = [k for k in net.state_dict() if k.split(".")[0] in prefixes and k not in encoder]
+    if missing or any(net.state_dict()[k].shape != v.shape for k, v in encoder.items()
+                      if k in net.state_dict()):
+        raise ReferenceModelError(f"the encoder of run {name!r} does not fit this network "
+                                  f"(missing or other shapes: {missing[:3]})")
+    net.load_state_dict(encoder, strict=False)
+    return net
+
+
 def save_weights(name: str, model, config: dict, directory) -> dict:
     """Write ``model``'s weights in half precision; return the manifest's file fields."""
     path = Path(directory) / f"{name}.pt"

@@ -208,3 +208,17 @@ def test_data_readme_shows_the_shipped_manifest():
     block = text.split(reference_report.TABLE_BEGIN, 1)[1].split(reference_report.TABLE_END)[0]
     assert block.strip() == reference_report.table(reference.read_manifest()).strip(), (
         "run: python -m course_utils.reference --readme")
+
+
+def test_init_encoder_copies_the_backbone_only(trained):
+    path, _ = trained
+    source, _ = reference.load("fcn", manifest_path=path)
+    torch.manual_seed(5)
+    net = reference_runs.build_model({"name": "fcn", "variant": "8s"})
+    head = net.score4.weight.clone()
+    reference.init_encoder(net, "fcn", manifest_path=path)
+    assert torch.equal(net.layer3[0].conv1.weight, source.layer3[0].conv1.weight.float())
+    assert torch.equal(net.score4.weight, head)
+    wrong = reference_runs.build_model({"name": "unet", "depth": 2, "width": 8})
+    with pytest.raises(ReferenceModelError, match="does not fit"):
+        reference.init_encoder(wrong, "unet", manifest_path=path)
