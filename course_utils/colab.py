@@ -64,5 +64,6 @@ def ensure(nb, notebook_name: str) -> None:
         return
     cell = nbformat.v4.new_code_cell(SETUP_CELL)
     cell.metadata["tags"] = [CELL_TAG]
-    position = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
+    # before the first code cell; right after the title cell in a notebook without code
+    position = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), 1)
     nb.cells.insert(position, cell)

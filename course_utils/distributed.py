@@ -44,6 +44,19 @@ def all_reduce_sum(t: torch.Tensor) -> torch.Tensor:
     return t
 
 
+def sync_buffers(model: nn.Module) -> nn.Module:
+    """Give every process rank 0's buffers (BatchNorm running statistics), in place.
+
+    DDP keeps the weights equal but each process updates its own running statistics from its
+    own batches; before evaluating, every process must use the ones the checkpoint keeps
+    (rank 0's), or the shares of the validation set are scored by slightly different models.
+    """
+    if active():
+        for buffer in model.buffers():
+            dist.broadcast(buffer, src=0)
+    return model
+
+
 def unwrap(model: nn.Module) -> nn.Module:
     """The model inside a ``DistributedDataParallel`` wrapper (the model itself otherwise)."""
     return model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model

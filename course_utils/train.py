@@ -201,10 +201,12 @@ def evaluate(model: nn.Module, loader, num_classes: int = 21, device=None) -> Co
     Runs where the model is unless ``device`` is given (then the model moves there), in the
     model's dtype (a float64 model on a CPU gives the same predictions on every CPU). Under
     torchrun each process counts its own share of ``loader`` and the matrices are added up, so
-    every process returns the matrix of the whole split. Read the scores with ``.compute()``.
+    every process returns the matrix of the whole split, scored with rank 0's BatchNorm
+    statistics. Read the scores with ``.compute()``.
     """
     accel = accel_for(model_device(model) if device is None else device)
     prepare_model(model, accel)
+    distributed.sync_buffers(model)
     cm = ConfusionMatrix(num_classes, ignore_index=VOID, device=accel.device)
     with _eval_mode(model):
         for images, labels in loader:
