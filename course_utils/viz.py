@@ -99,7 +99,10 @@ def show_segmentation(images, masks, preds=None, titles=None, scale: float = 2.3
     """
     cols = 2 if preds is None else 3
     n = len(images)
-    fig, axes = plt.subplots(n, cols, figsize=(cols * scale + 1.6, n * scale), squeeze=False)
+    aspect = float(np.mean([np.asarray(m).shape[0] / np.asarray(m).shape[1] for m in masks]))
+    width, legend_width = cols * scale, 1.8  # the legend gets its own strip on the right
+    fig, axes = plt.subplots(n, cols, figsize=(width + legend_width, n * scale * aspect + 0.4),
+                             squeeze=False)
     heads = ["image", "ground truth", "prediction"]
     present = set()
     for i in range(n):
@@ -115,8 +118,10 @@ def show_segmentation(images, masks, preds=None, titles=None, scale: float = 2.3
                 ax.set_title(heads[j], fontsize=9)
         if titles is not None:
             axes[i, 0].set_title(titles[i], fontsize=9)
-    add_legend(axes[0, -1], present)
-    fig.tight_layout()
+    right = width / (width + legend_width)
+    fig.tight_layout(rect=(0, 0, right, 1))  # a legend beside one axes would stretch its row
+    fig.legend(handles=legend_handles(present), loc="upper left", bbox_to_anchor=(right, 0.98),
+               fontsize=8, frameon=False)
     return axes
 
 
