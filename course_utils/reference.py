@@ -167,14 +167,13 @@ def init_encoder(net, name: str, manifest_path=None):
     """
     source, entry = load(name, "cpu", manifest_path)
     prefixes = ENCODERS[entry["config"]["model"]["name"]]
-    encoder = {k: v.float() for k, v in source.state_dict().items()
-               if k.split(".")[0] in prefixes}
-    missing = [k for k in net.state_dict() if k.split(".")[0] in prefixes and k not in encoder]
-    if missing or any(net.state_dict()[k].shape != v.shape for k, v in encoder.items()
-                      if k in net.state_dict()):
+    ours, theirs = net.state_dict(), source.state_dict()
+    wanted = [k for k in ours if k.split(".")[0] in prefixes]
+    bad = [k for k in wanted if k not in theirs or theirs[k].shape != ours[k].shape]
+    if bad:
         raise ReferenceModelError(f"the encoder of run {name!r} does not fit this network "
-                                  f"(missing or other shapes: {missing[:3]})")
-    net.load_state_dict(encoder, strict=False)
+                                  f"(missing or other shapes: {bad[:3]})")
+    net.load_state_dict({k: theirs[k] for k in wanted}, strict=False)  # copied in net's dtypes
     return net
 
 

@@ -99,7 +99,7 @@ def show_segmentation(images, masks, preds=None, titles=None, scale: float = 2.3
     """
     cols = 2 if preds is None else 3
     n = len(images)
-    aspect = float(np.mean([np.asarray(m).shape[0] / np.asarray(m).shape[1] for m in masks]))
+    aspect = float(np.mean([m.shape[-2] / m.shape[-1] for m in masks]))  # rows sized to fit
     width, legend_width = cols * scale, 1.8  # the legend gets its own strip on the right
     fig, axes = plt.subplots(n, cols, figsize=(width + legend_width, n * scale * aspect + 0.4),
                              squeeze=False)
