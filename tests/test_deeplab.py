@@ -1,0 +1,138 @@
+"""Dilated ResNet stages, the receptive-field arithmetic, ASPP and the small DeepLab."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchvision.models.segmentation.deeplabv3 import ASPP as TorchvisionASPP
+from torchvision.models.segmentation.deeplabv3 import DeepLabHead
+
+from course_utils.deeplab import ASPP, DeepLab, deeplab_head, dilate_, receptive_field
+from course_utils.models import FCN, count_parameters
+
+
+def _measured_receptive_field(layers, size=129) -> int:
+    """Oracle: how many input pixels the centre output pixel depends on (by autograd), for a
+    1-D stack of all-ones convolutions."""
+    x = torch.zeros(1, 1, size, requires_grad=True)
+    y = x
+    for k, s, d in layers:
+        conv = nn.Conv1d(1, 1, k, stride=s, dilation=d, padding=d * (k // 2), bias=False)
+        nn.init.ones_(conv.weight)
+        y = conv(y)
+    y[0, 0, y.shape[-1] // 2].backward()
+    touched = (x.grad[0, 0] != 0).nonzero()
+    return int(touched.max() - touched.min() + 1)
+
+
+@pytest.mark.parametrize("layers", [
+    [(3, 1, 1)] * 3,                                 # 7: 3 + 2 + 2
+    [(3, 2, 1), (3, 2, 1), (3, 1, 1)],               # strides multiply the jump
+    [(3, 1, 1), (3, 1, 2), (3, 1, 4)],               # dilations 1, 2, 4: 15
+    [(7, 2, 1), (3, 2, 1), (3, 1, 2), (3, 1, 2)],    # a ResNet-like stem, then dilation
+])
+def test_receptive_field_matches_autograd(layers):
+    rf, jump = receptive_field(layers)[-1]
+    assert rf == _measured_receptive_field(layers)
+    assert jump == torch.tensor([s for _, s, _ in layers]).prod().item()
+
+
+def test_receptive_field_hand_worked_and_bad_input():
+    assert receptive_field([(3, 1, 1), (3, 1, 2), (3, 1, 4)]) == [(3, 1), (7, 1), (15, 1)]
+    with pytest.raises(ValueError, match="dilation"):
+        receptive_field([(3, 1, 0)])
+
+
+@pytest.mark.parametrize("stage,dilation", [("layer4", 2), ("layer3", 2)])
+def test_dilated_stage_is_the_strided_stage_at_full_resolution(stage, dilation):
+    """A trous: the dilated stage sampled every other pixel is the strided stage."""
+    torch.manual_seed(0)
+    layer = getattr(FCN(5, "32s"), stage).eval()
+    dilated = dilate_(copy.deepcopy(layer), dilation).eval()
+    cin = layer[0].conv1.in_channels
+    x = torch.randn(2, cin, 12, 10)
+    with torch.no_grad():
+        strided, full = layer(x), dilated(x)
+    assert full.shape[-2:] == x.shape[-2:] and strided.shape[-2:] == (6, 5)
+    torch.testing.assert_close(full[..., ::2, ::2], strided, atol=1e-5, rtol=1e-4)
+
+
+def test_output_stride_8_backbone_matches_the_fcn_backbone_every_fourth_pixel():
+    torch.manual_seed(0)
+    fcn = FCN(5, "32s").eval()
+    net = DeepLab(5, output_stride=8).eval()
+    net.load_state_dict(fcn.state_dict(), strict=False)  # the backbone names match FCN's
+    x = torch.randn(1, 3, 64, 96)
+    with torch.no_grad():
+        ref = fcn.layer4(fcn.layer3(fcn.layer2(fcn.layer1(fcn.stem(x)))))
+        out = net.layer4(net.layer3(net.layer2(net.layer1(net.stem(x)))))
+    assert ref.shape[-2:] == (2, 3) and out.shape[-2:] == (8, 12)
+    torch.testing.assert_close(out[..., ::4, ::4], ref, atol=1e-4, rtol=1e-3)
+
+
+def test_dilate_rejects_bad_dilation():
+    with pytest.raises(ValueError, match="dilation"):
+        dilate_(FCN(5).layer4, 0)
+
+
+@pytest.mark.parametrize("rates,width", [((2, 4, 6), 128), ((12, 24, 36), 256)])
+def test_aspp_equals_torchvision(rates, width):
+    torch.manual_seed(0)
+    theirs = TorchvisionASPP(512, list(rates), width).eval()
+    ours = ASPP(512, rates, width).eval()
+    ours.load_state_dict(theirs.state_dict())  # same layout, same names
+    x = torch.randn(2, 512, 9, 7)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), theirs(x), atol=0, rtol=0)
+
+
+def test_deeplab_head_equals_torchvision_deeplabhead():
+    torch.manual_seed(0)
+    theirs, ours = DeepLabHead(512, 21).eval(), deeplab_head(512, 21).eval()
+    assert count_parameters(ours) == count_parameters(theirs)
+    ours.load_state_dict(theirs.state_dict())
+    x = torch.randn(1, 512, 8, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), theirs(x), atol=0, rtol=0)
+
+
+@pytest.mark.parametrize("stride,size", [(16, (64, 64)), (16, (97, 75)), (8, (50, 61))])
+def test_deeplab_output_size_and_feature_stride(stride, size):
+    net = DeepLab(7, output_stride=stride).eval()
+    x = torch.randn(1, 3, *size)
+    with torch.no_grad():
+        feats = net.layer4(net.layer3(net.layer2(net.layer1(net.stem(x)))))
+        out = net(x)
+    assert out.shape == (1, 7, *size)
+    assert feats.shape[-2:] == tuple(-(-s // stride) for s in size)
+
+
+def test_deeplab_logits_are_the_upsampled_head_and_everything_trains():
+    torch.manual_seed(0)
+    net = DeepLab(4)
+    x, y = torch.randn(2, 3, 32, 32), torch.randint(0, 4, (2, 32, 32))
+    F.cross_entropy(net(x), y).backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in net.parameters())
+    net.eval()
+    with torch.no_grad():
+        feats = net.layer4(net.layer3(net.layer2(net.layer1(net.stem(x)))))
+        expected = F.interpolate(net.head(feats), size=(32, 32), mode="bilinear",
+                                 align_corners=False)
+        torch.testing.assert_close(net(x), expected)
+
+
+@pytest.mark.parametrize("kwargs,match", [({"output_stride": 32}, "output_stride"),
+                                          ({"width": 0}, "width"),
+                                          ({"rates": (2, 0)}, "rate")])
+def test_deeplab_rejects_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        DeepLab(5, **kwargs)
+
+
+def test_deeplab_rejects_bad_input_shape():
+    with pytest.raises(ValueError, match="x must be"):
+        DeepLab(5)(torch.randn(3, 32, 32))
