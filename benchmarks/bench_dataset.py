@@ -2,7 +2,9 @@
 
 Measured on the same VOC-format folder, each side in a fresh subprocess (so peak memory is its
 own): construction time, one epoch of random crops (every item once, in order), peak resident
-memory above the interpreter with torch imported, and how many images each keeps. Written to
+memory above the interpreter with torch imported, and how many images each keeps. A fourth side
+runs the cached dataset with the same pipeline written in ``torchvision.transforms.v2`` (random
+crop padded with 0 / 255, flip, float conversion, normalisation). Written to
 benchmarks/results/dataset.md.
 
     python benchmarks/bench_dataset.py [--root VOC2012_DIR] [--crop H W] [--repeat N]
@@ -36,12 +38,13 @@ def worker(side: str, root: str, crop: tuple[int, int]) -> dict:
 
     from course_utils.voc_dataset import VOCSegDataset, train_transform
 
+    transform = v2_train_transform(crop) if side == "cached-v2" else train_transform(crop)
     torch.set_num_threads(1)
     torch.manual_seed(0)
     base = peak_rss_mb()  # imports done: measure only what the dataset itself costs
     t0 = time.perf_counter()
-    if side in ("ours", "cached"):
-        ds = VOCSegDataset(root, "train", train_transform(crop), cache=side == "cached")
+    if side != "d2l":
+        ds = VOCSegDataset(root, "train", transform, cache=side != "ours")
     else:
         with contextlib.redirect_stdout(io.StringIO()):  # d2l prints 'read N examples'
             ds = d2l.VOCSegDataset(True, crop, root)
@@ -52,6 +55,21 @@ def worker(side: str, root: str, crop: tuple[int, int]) -> dict:
     t2 = time.perf_counter()
     return {"construct_s": t1 - t0, "epoch_s": t2 - t1, "items": len(ds),
             "peak_mb": peak_rss_mb() - base}
+
+
+def v2_train_transform(crop):
+    """``train_transform(crop)`` written with torchvision.transforms.v2."""
+    import torch
+    from torchvision import tv_tensors
+    from torchvision.transforms import v2
+
+    from course_utils.voc_dataset import IMAGENET_MEAN, IMAGENET_STD
+
+    fill = {tv_tensors.Image: 0, tv_tensors.Mask: 255}
+    return v2.Compose([v2.RandomCrop(crop, pad_if_needed=True, fill=fill),
+                       v2.RandomHorizontalFlip(),
+                       v2.ToDtype({tv_tensors.Image: torch.float32, "others": None}, scale=True),
+                       v2.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
 
 
 def run_side(side: str, root: str, crop, repeat: int) -> dict:
@@ -69,37 +87,44 @@ def run_side(side: str, root: str, crop, repeat: int) -> dict:
 
 
 def table(root: str, crop, sides: dict[str, dict], n_listed: int) -> str:
-    ours, cached, d2l = sides["ours"], sides["cached"], sides["d2l"]
+    d2l = sides["d2l"]
+    mine = {"ours (lazy)": sides["ours"], "ours (`cache=True`)": sides["cached"],
+            "ours (`cache=True`, v2 pipeline)": sides["cached-v2"]}
 
-    def ratio(key, mine):
-        return f"{d2l[key] / mine[key]:.1f}x" if mine[key] else "inf"
+    def ratio(key, side):
+        return f"{d2l[key] / side[key]:.1f}x" if side[key] else "inf"
 
     def row(name, key, fmt):
-        return (f"| {name} | {fmt.format(ours[key])} | {fmt.format(cached[key])} | "
-                f"{fmt.format(d2l[key])} | {ratio(key, ours)} | {ratio(key, cached)} |")
+        values = " | ".join(fmt.format(side[key]) for side in mine.values())
+        ratios = " | ".join(ratio(key, side) for side in mine.values())
+        return f"| {name} | {values} | {fmt.format(d2l[key])} | {ratios} |"
 
     from course_utils.runtime import relpath
 
+    kept = " | ".join(str(side["items"]) for side in mine.values())
     lines = [
         "# Dataset benchmark: course_utils VOCSegDataset vs d2l.VOCSegDataset", "",
         f"Folder `{relpath(root)}` (train split, {n_listed} ids listed), crop {crop[0]}x{crop[1]}, "
         f"1 thread, CPU ({platform.processor() or platform.machine()}), best of repeated runs, "
         "each side in a fresh process. Ratio = d2l / ours (above 1: ours is faster/smaller).", "",
-        "| measure | ours (lazy) | ours (`cache=True`) | d2l | d2l / lazy | d2l / cached |",
-        "|---|---|---|---|---|---|",
+        "| measure | " + " | ".join(mine) + " | d2l | "
+        + " | ".join(f"d2l / {name}" for name in ("lazy", "cached", "cached v2")) + " |",
+        "|---|" + "---|" * 7,
         row("construction (s)", "construct_s", "{:.3f}"),
         row("one epoch of crops (s)", "epoch_s", "{:.3f}"),
         row("one crop, per image kept (µs)", "item_us", "{:.0f}"),
         row("peak memory above baseline (MB)", "peak_mb", "{:.0f}"),
-        f"| images kept | {ours['items']} | {cached['items']} | {d2l['items']} | d2l drops "
-        f"{ours['items'] - d2l['items']} smaller than the crop | |", "",
+        f"| images kept | {kept} | {d2l['items']} | d2l drops "
+        f"{sides['ours']['items'] - d2l['items']} smaller than the crop | | |", "",
         "d2l reads and normalises every image at construction (float32, 12 bytes a pixel, plus "
         "the RGB label and a 256^3-entry colour lookup table); the lazy dataset reads on "
         "access, so construction is instant and memory stays flat, and each item pays the "
         "decoding d2l paid up front. `cache=True` decodes once and keeps uint8 images and "
         "labels (4 bytes a pixel): each item is then a crop of bytes, converted to float only "
-        "after cropping. d2l's epoch is shorter partly because it has fewer images (it drops "
-        "those smaller than the crop); the per-image row compares the same work.",
+        "after cropping. The v2 column runs the same crop, flip and normalisation as "
+        "torchvision.transforms.v2 on tv_tensors (`VOCSegDataset` wraps the pair). d2l's epoch "
+        "is shorter partly because it has fewer images (it drops those smaller than the crop); "
+        "the per-image row compares the same work.",
     ]
     return "\n".join(lines) + "\n"
 
@@ -109,7 +134,7 @@ def main(argv=None) -> int:
     ap.add_argument("--root", default=None)
     ap.add_argument("--crop", type=int, nargs=2, default=(128, 128))
     ap.add_argument("--repeat", type=int, default=2)
-    ap.add_argument("--worker", choices=("ours", "cached", "d2l"))
+    ap.add_argument("--worker", choices=("ours", "cached", "cached-v2", "d2l"))
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
     from course_utils.voc import find_voc_root, read_split
@@ -119,7 +144,8 @@ def main(argv=None) -> int:
     if args.worker:
         print(json.dumps(worker(args.worker, root, crop)))
         return 0
-    sides = {side: run_side(side, root, crop, args.repeat) for side in ("ours", "cached", "d2l")}
+    sides = {side: run_side(side, root, crop, args.repeat)
+             for side in ("ours", "cached", "cached-v2", "d2l")}
     text = table(root, crop, sides, len(read_split(root, "train")))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)

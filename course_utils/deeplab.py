@@ -133,3 +133,18 @@ class DeepLab(nn.Module):
         h, w = x.shape[-2:]
         feats = self.layer4(self.layer3(self.layer2(self.layer1(self.stem(x)))))
         return F.interpolate(self.head(feats), size=(h, w), mode="bilinear", align_corners=False)
+
+
+def valid_tap_fraction(size: int, rate: int, kernel: int = 3) -> float:
+    """Share of a dilated ``kernel`` x ``kernel`` filter's taps that land inside a ``size`` x
+    ``size`` map (not on the zero padding), averaged over the output positions.
+
+    Counted by convolving a map of ones with a dilated kernel of ones (DeepLabv3, figure 4):
+    as ``rate`` approaches ``size``, only the centre tap is left and the filter acts as a
+    1 x 1 convolution.
+    """
+    _check_positive_ints(size=size, rate=rate, kernel=kernel)
+    ones = torch.ones(1, 1, size, size, dtype=torch.float64)
+    weight = torch.ones(1, 1, kernel, kernel, dtype=torch.float64)
+    counts = F.conv2d(ones, weight, padding=rate * (kernel // 2), dilation=rate)
+    return float(counts.mean()) / kernel ** 2

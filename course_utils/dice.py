@@ -1,6 +1,6 @@
 """Overlap losses: the soft Dice loss and cross-entropy + Dice.
 
-The Dice score of a class is ``2 |G & P| / (|G| + |P|)`` (notebook 07). Replacing the predicted
+The Dice score of a class is ``2 |G & P| / (|G| + |P|)`` (notebook 08). Replacing the predicted
 mask ``P`` by the softmax probabilities ``p`` makes it differentiable (Milletari et al., V-Net,
 2016):
 

@@ -49,13 +49,13 @@ def _run(model, epochs, seed=0, ship=False, **extra) -> dict:
 
 RUNS: dict[str, dict] = {  # the long runs first: two workers then finish at about the same time
     "unet": _run(UNET, LONG, ship=True),  # notebook 05
-    "fcn8s": _run(FCN8S, LONG, ship=True),  # notebooks 04, 05, 07
-    # notebook 05: FCN-8s vs U-Net over seeds (fcn8s-short-* are also 06's cross-entropy runs)
+    "fcn8s": _run(FCN8S, LONG, ship=True),  # notebooks 04, 05, 08
+    # notebook 05: FCN-8s vs U-Net over seeds (fcn8s-short-* are also 07's cross-entropy runs)
     **{f"unet-short-seed{s}": _run(UNET, SHORT, s) for s in SEEDS},
     **{f"fcn8s-short-seed{s}": _run(FCN8S, SHORT, s) for s in SEEDS},
     # the DeepLab notebook: the same recipe and budget as the seed runs above
     **{f"deeplab-short-seed{s}": _run(DEEPLAB, SHORT, s) for s in SEEDS},
-    # notebook 06: the same FCN-8s recipe with weighted cross-entropy, focal and CE + Dice
+    # notebook 07: the same FCN-8s recipe with weighted cross-entropy, focal and CE + Dice
     **{f"fcn8s-{k}-seed{s}": _run(FCN8S, SHORT, s, loss=v) for k, v in LOSSES.items()
        for s in SEEDS},
 }

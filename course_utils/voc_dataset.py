@@ -17,6 +17,8 @@ import os
 import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
+from torchvision import tv_tensors
+from torchvision.transforms import v2
 
 from .voc import VOID, find_voc_root, read_example, read_split
 
@@ -165,8 +167,8 @@ class Normalize:
         self._mean255, self._inv_std255 = 255.0 * self.mean, 1.0 / (255.0 * self.std)
 
     def __call__(self, image, label):
-        if image.dtype == torch.uint8:
-            return image.float().sub_(self._mean255).mul_(self._inv_std255), label
+        if image.dtype == torch.uint8:  # one pass converts and subtracts (type promotion)
+            return torch.sub(image, self._mean255).mul_(self._inv_std255), label
         return (image - self.mean) / self.std, label
 
     def __repr__(self):
@@ -192,6 +194,15 @@ def eval_transform(crop) -> Compose:
     return Compose([CenterCrop(crop), Normalize()])
 
 
+def apply_v2(transform, image, label):
+    """Run a ``torchvision.transforms.v2`` pipeline on a pair: the image wrapped as
+    ``tv_tensors.Image`` and the label as ``tv_tensors.Mask``, so that v2 moves both with the
+    same parameters, uses NEAREST for the mask and leaves it out of photometric steps. Returns
+    plain tensors."""
+    image, label = transform(tv_tensors.Image(image), tv_tensors.Mask(label))
+    return image.as_subclass(torch.Tensor), label.as_subclass(torch.Tensor)
+
+
 class VOCSegDataset(Dataset):
     """VOC segmentation pairs, read lazily from disk on each access, or cached in memory.
 
@@ -199,7 +210,9 @@ class VOCSegDataset(Dataset):
     the mini set). Items are ``(image, label)``: a float ``(3, H, W)`` image in [0, 1]
     (then whatever ``transform`` does, e.g. normalise) and an int64 ``(H, W)`` label with
     values 0-20 and 255 for void. By default nothing is preloaded, so construction is
-    instant and memory stays flat however large the split. ``cache=True`` decodes every
+    instant and memory stays flat however large the split. ``transform`` is a paired
+    transform of this module or a ``torchvision.transforms.v2`` pipeline (see
+    :func:`apply_v2`). ``cache=True`` decodes every
     image and mask once, at construction, and keeps them as uint8 (4 bytes a pixel): epochs
     then decode nothing, for a quarter of the memory that float images would take.
     """
@@ -221,7 +234,9 @@ class VOCSegDataset(Dataset):
 
     def __getitem__(self, i: int):
         image, label = self._cache[i] if self._cache is not None else self._read(self.ids[i])
-        if self.transform is not None:
+        if isinstance(self.transform, v2.Transform):
+            image, label = apply_v2(self.transform, image, label)
+        elif self.transform is not None:
             image, label = self.transform(image, label)
         return to_unit_float(image), label.long()
 

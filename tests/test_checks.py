@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from course_utils import voc
-from course_utils.checks import nb00, nb01, nb06
+from course_utils.checks import nb00, nb01, nb07
 
 
 def verdict(capsys, check, *args):
@@ -60,8 +60,8 @@ def test_rgb_to_indices_check_refuses_unknown_colours_as_background(capsys):
 
 
 @pytest.mark.parametrize(("check", "args", "expected"), [
-    (nb06.check_pos_weight, (torch.tensor([[0, 0, 1], [0, 255, 1]]),), 3 / 2),
-    (nb06.check_focal_value, (0.8, 0, 0.25, 2.0), -0.75 * 0.8 ** 2 * math.log(0.2)),
+    (nb07.check_pos_weight, (torch.tensor([[0, 0, 1], [0, 255, 1]]),), 3 / 2),
+    (nb07.check_focal_value, (0.8, 0, 0.25, 2.0), -0.75 * 0.8 ** 2 * math.log(0.2)),
 ])
 def test_losses_checks_never_print_the_expected_value(capsys, check, args, expected):
     for wrong in (None, 0.123):

@@ -11,6 +11,8 @@ from torch import nn
 from torchvision.models.segmentation.deeplabv3 import ASPP as TorchvisionASPP
 from torchvision.models.segmentation.deeplabv3 import DeepLabHead
 
+from course_utils import deeplab
+from course_utils.checks import nb06
 from course_utils.deeplab import ASPP, DeepLab, deeplab_head, dilate_, receptive_field
 from course_utils.models import FCN, count_parameters
 
@@ -136,3 +138,53 @@ def test_deeplab_rejects_bad_arguments(kwargs, match):
 def test_deeplab_rejects_bad_input_shape():
     with pytest.raises(ValueError, match="x must be"):
         DeepLab(5)(torch.randn(3, 32, 32))
+
+
+@pytest.mark.parametrize("size,rate", [(8, 1), (8, 2), (8, 6), (8, 8), (8, 12), (5, 3)])
+def test_valid_tap_fraction_matches_a_hand_count(size, rate):
+    per_axis = sum(sum(0 <= i + o * rate < size for o in (-1, 0, 1)) for i in range(size))
+    assert deeplab.valid_tap_fraction(size, rate) == pytest.approx((per_axis / (3 * size)) ** 2)
+
+
+def test_valid_tap_fraction_degenerates_to_the_centre_tap():
+    assert deeplab.valid_tap_fraction(8, 8) == pytest.approx(1 / 9)
+    assert deeplab.valid_tap_fraction(33, 1) > 0.9
+
+
+# --- the notebook's self-checks (course_utils.checks.nb06) ---------------------------------
+def _verdict(capsys) -> str:
+    return capsys.readouterr().out.split(":")[0]
+
+
+def test_nb06_receptive_field_check(capsys):
+    nb06.check_receptive_field(15)  # 1 + 2 (d=1) + 4 (d=2) + 8 (d=4)
+    assert _verdict(capsys) == "Correct"
+    nb06.check_receptive_field(7)  # the undilated answer
+    assert _verdict(capsys) == "Not yet"
+    nb06.check_receptive_field(None)
+    assert _verdict(capsys) == "Not yet"
+
+
+def test_nb06_feature_size_check(capsys):
+    nb06.check_feature_size((33, 33), size=513, output_stride=16)
+    assert _verdict(capsys) == "Correct"
+    nb06.check_feature_size((32, 32), size=513, output_stride=16)  # floor, not ceil
+    assert _verdict(capsys) == "Not yet"
+    nb06.check_feature_size((8, 8), size=64, output_stride=8)
+    assert _verdict(capsys) == "Correct"
+
+
+def test_nb06_aspp_parameter_check(capsys):
+    c, w = 512, 128
+    by_hand = (c * w + 2 * w) + 3 * (9 * c * w + 2 * w) + (c * w + 2 * w) + (5 * w * w + 2 * w)
+    nb06.check_aspp_parameters(by_hand, c, (2, 4, 6), w)
+    assert _verdict(capsys) == "Correct"
+    nb06.check_aspp_parameters(by_hand + 4 * w, c, (2, 4, 6), w)  # with conv biases
+    assert _verdict(capsys) == "Not yet"
+
+
+def test_nb06_valid_taps_check(capsys):
+    nb06.check_valid_taps(((8 + 2 * 2) / 24) ** 2, size=8, rate=6)
+    assert _verdict(capsys) == "Correct"
+    nb06.check_valid_taps(1.0, size=8, rate=6)
+    assert _verdict(capsys) == "Not yet"

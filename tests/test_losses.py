@@ -15,7 +15,7 @@ from torchvision.ops import sigmoid_focal_loss as tv_sigmoid_focal_loss
 from voc_fixtures import make_voc
 
 from course_utils import losses
-from course_utils.checks import nb06
+from course_utils.checks import nb07
 from course_utils.voc import pixel_counts
 from course_utils.voc_dataset import VOCSegDataset
 
@@ -515,25 +515,25 @@ def test_softmax_focal_bad_input(logits, target, kwargs, match):
         losses.softmax_focal_loss(logits, target, **kwargs)
 
 
-# --------------------------------------------------------------------------- notebook 06 checks
+# --------------------------------------------------------------------------- notebook 07 checks
 def _verdicts(capsys):
     return [line.split(":")[0] for line in capsys.readouterr().out.splitlines()]
 
 
 def test_nb06_checks_accept_right_and_reject_wrong_answers(capsys):
     mask = torch.tensor([[0, 1, 255], [0, 0, 1]])  # 2 positives, 3 negatives
-    nb06.check_pos_weight(1.5, mask)
-    nb06.check_pos_weight(2.0, mask)  # void counted as negative
+    nb07.check_pos_weight(1.5, mask)
+    nb07.check_pos_weight(2.0, mask)  # void counted as negative
     right = -0.75 * 0.8**2 * math.log(0.2)  # negative pixel: (1 - alpha) p^gamma, log(1 - p)
-    nb06.check_focal_value(right, p=0.8, y=0, alpha=0.25, gamma=2.0)
-    nb06.check_focal_value(-0.75 * 0.8**2 * math.log(0.8), p=0.8, y=0, alpha=0.25, gamma=2.0)
+    nb07.check_focal_value(right, p=0.8, y=0, alpha=0.25, gamma=2.0)
+    nb07.check_focal_value(-0.75 * 0.8**2 * math.log(0.8), p=0.8, y=0, alpha=0.25, gamma=2.0)
     logits = torch.tensor([[0.0, math.log(3.0)], [0.0, 0.0], [5.0, 0.0]])
     target, weight = torch.tensor([1, 0, 255]), torch.tensor([1.0, 3.0])
     # -log p: pixel 0 log(4/3) with weight 3, pixel 1 log 2 with weight 1; divide by 3 + 1
-    nb06.check_weighted_ce((3 * math.log(4 / 3) + math.log(2)) / 4, logits, target, weight)
-    nb06.check_weighted_ce((3 * math.log(4 / 3) + math.log(2)) / 2, logits, target, weight)
-    nb06.check_median_weights([2 / 7, 1.0, 2.0], [700, 200, 100])
-    nb06.check_median_weights(None, [700, 200, 100])
+    nb07.check_weighted_ce((3 * math.log(4 / 3) + math.log(2)) / 4, logits, target, weight)
+    nb07.check_weighted_ce((3 * math.log(4 / 3) + math.log(2)) / 2, logits, target, weight)
+    nb07.check_median_weights([2 / 7, 1.0, 2.0], [700, 200, 100])
+    nb07.check_median_weights(None, [700, 200, 100])
     assert _verdicts(capsys) == ["Correct", "Not yet"] * 4
 
 

@@ -424,39 +424,39 @@ def test_plot_confusion_draws_the_normalised_matrix():
     plt.close("all")
 
 
-# --------------------------------------------------------------------------- notebook 07 checks
+# --------------------------------------------------------------------------- notebook 08 checks
 def verdicts(capsys) -> list[str]:
     return [line.split(":")[0] for line in capsys.readouterr().out.splitlines()]
 
 
 def test_nb07_checks_accept_right_answers_only(capsys):
-    from course_utils.checks import nb07
+    from course_utils.checks import nb08
 
-    m = nb07.exercise_matrix()
-    cat = nb07.EXERCISE_CLASSES.index("cat")
+    m = nb08.exercise_matrix()
+    cat = nb08.EXERCISE_CLASSES.index("cat")
     right_iou = scores_from_matrix(m)["iou"][cat]
-    nb07.check_iou(right_iou, "cat")
-    nb07.check_iou(float(m[cat, cat] / m[cat].sum()), "cat")  # recall, not IoU
-    nb07.check_iou(None, "cat")
+    nb08.check_iou(right_iou, "cat")
+    nb08.check_iou(float(m[cat, cat] / m[cat].sum()), "cat")  # recall, not IoU
+    nb08.check_iou(None, "cat")
     names = ["a", "b", "c"]
     confused = torch.tensor([[9, 1, 4], [0, 9, 2], [3, 0, 9]])
-    nb07.check_most_confused(("a", "c"), confused, names)
-    nb07.check_most_confused(("c", "a"), confused, names)  # transposed
-    nb07.check_miou_function(lambda mat: scores_from_matrix(mat)["miou"])
-    nb07.check_miou_function(lambda mat: float(torch.nan_to_num(
+    nb08.check_most_confused(("a", "c"), confused, names)
+    nb08.check_most_confused(("c", "a"), confused, names)  # transposed
+    nb08.check_miou_function(lambda mat: scores_from_matrix(mat)["miou"])
+    nb08.check_miou_function(lambda mat: float(torch.nan_to_num(
         scores_from_matrix(mat)["iou"]).mean()))  # absent classes counted as 0
-    nb07.check_miou_function(lambda mat: 1 / 0)
-    nb07.check_accuracy_for_micro_iou(2 / 3, 0.5)
-    nb07.check_accuracy_for_micro_iou(0.5, 0.5)
+    nb08.check_miou_function(lambda mat: 1 / 0)
+    nb08.check_accuracy_for_micro_iou(2 / 3, 0.5)
+    nb08.check_accuracy_for_micro_iou(0.5, 0.5)
     assert verdicts(capsys) == ["Correct", "Not yet", "Not yet", "Correct", "Not yet", "Correct",
                                 "Not yet", "Not yet", "Correct", "Not yet"]
 
 
 def test_nb07_most_confused_skips_the_diagonal():
-    from course_utils.checks import nb07
+    from course_utils.checks import nb08
 
     m = torch.tensor([[100, 3], [7, 100]])
-    assert nb07.most_confused(m, ["x", "y"]) == ("y", "x")
+    assert nb08.most_confused(m, ["x", "y"]) == ("y", "x")
 
 
 def test_per_image_miou_takes_one_hw_mask_as_one_image():

@@ -94,7 +94,7 @@ def test_site_page_typesets_every_formula_and_shows_its_figures(name, site, tmp_
 
 @needs_chromium
 def test_slides_load_reveal_and_typeset(slides, tmp_path):
-    dom = _dom(slides / "06-losses.html", tmp_path)
+    dom = _dom(slides / "07-losses.html", tmp_path)
     assert 'class="reveal' in dom and "slides" in dom
     assert dom.count("<section") > 10, "the notebook is split into slides"
     assert 'class="MathJax' in dom and "$$" not in _visible_text(dom)
@@ -105,8 +105,8 @@ def test_screenshots_of_a_page_and_a_slide(site, slides, tmp_path):
     """Saved under build/screenshots/ for a person to look at; here: they are real images."""
     shots = publish.BUILD / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
-    for url, png in (((site / "06-losses.html").as_uri(), shots / "site-06-losses.png"),
-                     ((slides / "06-losses.html").as_uri() + "#/3", shots / "slide-06-losses.png")):
+    for url, png in (((site / "07-losses.html").as_uri(), shots / "site-07-losses.png"),
+                     ((slides / "07-losses.html").as_uri() + "#/3", shots / "slide-07-losses.png")):
         subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
                         "--no-first-run", "--disable-background-networking",
                         f"--user-data-dir={tmp_path / 'p'}", "--hide-scrollbars",

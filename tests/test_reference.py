@@ -151,12 +151,31 @@ def test_unknown_runs_and_missing_manifest_are_clear_errors(tmp_path):
         reference.read_manifest(tmp_path / "manifest.json")
 
 
-def test_every_recorded_run_builds_its_model_and_loss():
+def test_every_recorded_run_builds_its_model_and_loss(voc_root):
+    torch.manual_seed(0)
+    logits, target = torch.randn(2, 21, 8, 8), torch.randint(0, 21, (2, 8, 8))
+    target[0, 0] = 255
     for cfg in reference_runs.RUNS.values():
         net = reference_runs.build_model(cfg["model"])
-        assert net(torch.zeros(1, 3, 40, 56)).shape == (1, 21, 40, 56)
+        assert net(torch.zeros(2, 3, 40, 56)).shape == (2, 21, 40, 56)  # batch 2: BatchNorm
+        value = reference_runs.build_loss(cfg["loss"], voc_root)(logits, target)
+        assert value.ndim == 0 and torch.isfinite(value)
     with pytest.raises(ValueError, match="unknown name"):
         reference_runs.build_model({"name": "segformer"})
+    with pytest.raises(ValueError, match="unknown name"):
+        reference_runs.build_loss({"name": "lovasz"}, voc_root)
+
+
+def test_ce_dice_run_is_cross_entropy_plus_soft_dice(voc_root):
+    from course_utils.dice import soft_dice_loss
+
+    torch.manual_seed(1)
+    logits, target = torch.randn(2, 21, 8, 8), torch.randint(0, 21, (2, 8, 8))
+    target[1, :3] = 255
+    loss = reference_runs.build_loss({"name": "ce+dice", "dice_weight": 0.5}, voc_root)
+    expected = (torch.nn.functional.cross_entropy(logits, target, ignore_index=255)
+                + 0.5 * soft_dice_loss(logits, target))
+    torch.testing.assert_close(loss(logits, target), expected)
 
 
 @pytest.mark.skipif(not reference.MANIFEST.is_file(), reason="no shipped manifest yet")

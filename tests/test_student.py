@@ -18,10 +18,10 @@ CHECK = re.compile(r"\bnb\d\d\.check_\w+\(")
 
 def test_placeholder_defines_what_the_check_uses():
     solution = "c = 3\nanswer = (E[c, c] / E[c].sum()).item()\n"
-    assert student.placeholder(solution, "nb07.check_iou(answer, 'cat')") == (
+    assert student.placeholder(solution, "nb08.check_iou(answer, 'cat')") == (
         "answer = None  # your answer here")
     solution = "def helper(m):\n    return m\n\n\ndef miou(matrix, eps=0.0):\n    return 1\n"
-    stub = student.placeholder(solution, "nb07.check_miou_function(miou)")
+    stub = student.placeholder(solution, "nb08.check_miou_function(miou)")
     assert stub.startswith("def miou(matrix, eps=0.0):") and "return None" in stub
     assert "helper" not in stub
     assert student.placeholder("x = 1", "print('no names')") == "answer = None  # your answer here"

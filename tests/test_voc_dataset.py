@@ -193,3 +193,75 @@ def test_random_scale_resizes_both_and_creates_no_new_labels():
     assert len(sizes) > 5, "the scale is drawn at random"
     with pytest.raises(ValueError, match="RandomScale"):
         RandomScale(2.0, 1.0)
+
+
+# --- the same pixel work as torchvision.transforms.v2 (the oracle) --------------------------
+def _v2():
+    from torchvision import tv_tensors
+    from torchvision.transforms import v2
+    from torchvision.transforms.v2 import functional as TF
+
+    return tv_tensors, v2, TF
+
+
+def test_pad_crop_flip_equal_torchvision_v2_functional():
+    tv_tensors, _, TF = _v2()
+    torch.manual_seed(0)
+    image = torch.randint(0, 256, (3, 37, 45), dtype=torch.uint8)
+    label = torch.randint(0, 21, (37, 45), dtype=torch.uint8)
+    pi, pl = voc_dataset.pad_to(image, label, (50, 64))
+    assert torch.equal(pi, TF.pad(image, [0, 0, 64 - 45, 50 - 37], fill=0))
+    assert torch.equal(pl, TF.pad(tv_tensors.Mask(label), [0, 0, 64 - 45, 50 - 37], fill=255))
+    torch.manual_seed(3)
+    ci, cl = RandomCrop((32, 40))(pi, pl)
+    torch.manual_seed(3)  # the same draws: top, then left
+    top, left = (int(torch.randint(0, n + 1, ())) for n in (50 - 32, 64 - 40))
+    assert torch.equal(ci, TF.crop(pi, top, left, 32, 40))
+    assert torch.equal(cl, TF.crop(tv_tensors.Mask(pl), top, left, 32, 40))
+    fi, fl = RandomHorizontalFlip(p=1.0)(ci, cl)
+    assert torch.equal(fi, TF.horizontal_flip(ci))
+    assert torch.equal(fl, TF.horizontal_flip(tv_tensors.Mask(cl)))
+
+
+@pytest.mark.parametrize("size", [(20, 30), (60, 81)])  # shrink (antialiased), enlarge
+def test_resize_equals_torchvision_v2_resize(size):
+    tv_tensors, v2, TF = _v2()
+    torch.manual_seed(0)
+    image = torch.rand(3, 37, 45)
+    label = torch.randint(0, 21, (37, 45))
+    ri, rl = Resize(size)(image, label)
+    shrink = size[0] < 37
+    expected = TF.resize(tv_tensors.Image(image), list(size), antialias=shrink)
+    torch.testing.assert_close(ri, expected.as_subclass(torch.Tensor), atol=1e-6, rtol=0)
+    mask = TF.resize(tv_tensors.Mask(label), list(size))  # a Mask is resized NEAREST by v2
+    assert torch.equal(rl, mask.as_subclass(torch.Tensor))
+
+
+def test_dataset_runs_a_v2_pipeline_on_image_and_mask_together(tmp_path):
+    tv_tensors, v2, _ = _v2()
+    root = make_voc(tmp_path)
+    plain = VOCSegDataset(root, "train")
+    flipped = VOCSegDataset(root, "train", v2.RandomHorizontalFlip(p=1.0))
+    jitter = VOCSegDataset(root, "train", v2.ColorJitter(brightness=0.5, hue=0.2))
+    fill = {tv_tensors.Image: 0, tv_tensors.Mask: 255}
+    cropped = VOCSegDataset(root, "train", v2.RandomCrop(48, pad_if_needed=True, fill=fill))
+    for i in range(len(plain)):
+        image, label = plain[i]
+        fi, fl = flipped[i]
+        assert torch.equal(fi, image.flip(-1)) and torch.equal(fl, label.flip(-1))
+        ji, jl = jitter[i]
+        assert torch.equal(jl, label) and not torch.equal(ji, image)  # photometric: mask untouched
+        ci, cl = cropped[i]
+        assert ci.dtype == torch.float32 and cl.dtype == torch.int64 and cl.shape == (48, 48)
+        assert set(cl.unique().tolist()) <= set(label.unique().tolist()) | {255}
+        h, w = label.shape
+        padded = 48 * 48 - min(h, 48) * min(w, 48)  # v2 pads image with 0, mask with 255
+        assert padded == 0 or int(((cl == 255) & (ci.sum(0) == 0)).sum()) >= padded
+
+
+def test_normalize_uint8_is_bit_identical_to_converting_first():
+    torch.manual_seed(0)
+    image = torch.randint(0, 256, (3, 17, 23), dtype=torch.uint8)
+    norm = Normalize()
+    expected = image.float().sub(norm._mean255).mul(norm._inv_std255)
+    assert torch.equal(norm(image, None)[0], expected)

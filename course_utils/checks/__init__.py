@@ -1,4 +1,4 @@
-"""Self-checks for the notebooks' exercises, one module per notebook (``nb01``, ``nb07``, ...).
+"""Self-checks for the notebooks' exercises, one module per notebook (``nb01``, ``nb08``, ...).
 
 A check recomputes the right answer from the exercise's inputs (never from a stored
 number) and compares the learner's answer with it. It prints one line and returns ``None``,

@@ -1,56 +1,51 @@
-"""Self-checks for notebook 06 (losses).
+"""Self-checks for notebook 06 (dilated convolution and DeepLab).
 
-Each check recomputes the right answer from the exercise's inputs with PyTorch or
-torchvision (not with :mod:`course_utils.losses`, whose formulas the exercises rebuild), so a
-learner's from-scratch answer is compared with an independent implementation.
+Expected answers come from the arithmetic of :mod:`course_utils.deeplab` or from running its
+networks, never from a number stored here.
 """
 
 from __future__ import annotations
 
-import math
-
 import torch
-import torch.nn.functional as F
-from torchvision.ops import sigmoid_focal_loss
 
+from .. import deeplab, models
 from . import check_value
 
 
-def check_pos_weight(answer, mask, ignore_index: int = 255) -> None:
-    """``answer`` should be ``#negatives / #positives`` of ``mask``, void pixels not counted."""
-    m = torch.as_tensor(mask)
-    m = m[m != ignore_index]
-    pos = int((m == 1).sum())
-    expected = (m.numel() - pos) / pos
-    check_value(answer, expected, "pos_weight",
-                "count negatives and positives, leaving out the 255 (void) pixels")
+def check_receptive_field(answer, layers=((3, 1, 1), (3, 1, 2), (3, 1, 4))) -> None:
+    """Exercise 1: the receptive field (pixels, along one axis) after ``layers``, each
+    ``(kernel, stride, dilation)``."""
+    expected = deeplab.receptive_field(layers)[-1][0]
+    check_value(answer, expected, f"receptive field of {len(layers)} layers {list(layers)}",
+                "each layer adds dilation x (kernel - 1) x (the stride so far)", rtol=0, atol=0)
 
 
-def check_focal_value(answer, p: float, y: int, alpha: float, gamma: float) -> None:
-    """``answer`` should be the sigmoid focal loss of one pixel with probability ``p``."""
-    logit = torch.tensor([math.log(p / (1 - p))], dtype=torch.float64)
-    target = torch.tensor([float(y)], dtype=torch.float64)
-    expected = float(sigmoid_focal_loss(logit, target, alpha, gamma, reduction="sum"))
-    hint = ("p_t is p for a positive and 1 - p for a negative; alpha_t is alpha or 1 - alpha; "
-            "loss = -alpha_t (1 - p_t)^gamma log p_t")
-    check_value(answer, expected, "focal loss of the pixel", hint, rtol=1e-3)
+def check_feature_size(answer, size: int = 513, output_stride: int = 16) -> None:
+    """Exercise 2: ``(H, W)`` of ``DeepLab(output_stride=...)``'s backbone features for a
+    ``size`` x ``size`` image, found by running the backbone."""
+    net = deeplab.DeepLab(output_stride=output_stride).eval()
+    with torch.no_grad():
+        x = net.stem(torch.zeros(1, 3, size, size))
+        feats = net.layer4(net.layer3(net.layer2(net.layer1(x))))
+    check_value(answer, tuple(feats.shape[-2:]),
+                f"feature map of a {size} x {size} image at output stride {output_stride}",
+                "each stride-2 layer maps n pixels to ceil(n / 2); dilated stages keep the size",
+                rtol=0, atol=0)
 
 
-def check_weighted_ce(answer, logits, target, weight, ignore_index: int = 255) -> None:
-    """``answer`` should be PyTorch's weighted mean cross-entropy of the example."""
-    expected = float(F.cross_entropy(torch.as_tensor(logits, dtype=torch.float64),
-                                     torch.as_tensor(target),
-                                     torch.as_tensor(weight, dtype=torch.float64),
-                                     ignore_index=ignore_index))
-    hint = ("sum of w[y] * (-log softmax) over the non-void pixels, divided by the sum of "
-            "their weights w[y] (not by the number of pixels)")
-    check_value(answer, expected, "weighted cross-entropy", hint, rtol=1e-3)
+def check_aspp_parameters(answer, in_channels: int = 512, rates=(2, 4, 6),
+                          width: int = 128) -> None:
+    """Exercise 3: the parameters of ``deeplab.ASPP(in_channels, rates, width)``."""
+    expected = models.count_parameters(deeplab.ASPP(in_channels, rates, width))
+    check_value(answer, expected, f"parameters of ASPP({in_channels}, {tuple(rates)}, {width})",
+                "no conv has a bias (BatchNorm follows: 2 per channel); five branches, then a "
+                "1x1 projection of their concatenation", rtol=0, atol=0)
 
 
-def check_median_weights(answer, counts) -> None:
-    """``answer`` should be the median-frequency weights ``median(f) / f_c`` of ``counts``."""
-    c = torch.as_tensor(counts, dtype=torch.float64)
-    f = c / c.sum()
-    expected = f.median() / f
-    check_value(answer, expected, "median-frequency weights",
-                "f_c = counts / counts.sum(); the weights are f.median() / f", rtol=1e-3)
+def check_valid_taps(answer, size: int = 8, rate: int = 6) -> None:
+    """Exercise 4: the share of a 3x3 filter's taps at ``rate`` that fall inside a ``size`` x
+    ``size`` map, averaged over positions."""
+    check_value(answer, deeplab.valid_tap_fraction(size, rate),
+                f"valid taps of a 3x3 filter at rate {rate} on a {size} x {size} map",
+                "per axis, the centre tap is always inside, each side tap for size - rate of "
+                "the size positions; the 2-D share is the product", atol=1e-6)

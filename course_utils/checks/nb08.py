@@ -1,46 +1,76 @@
-"""Self-checks for notebook 08 (capstone).
-
-Each check recomputes its answer from the inputs the exercise names: the per-image confusion
-matrices, or the reference model run on the crops the exercise asks for.
-"""
+"""Self-checks for notebook 08 (metrics)."""
 
 from __future__ import annotations
 
 import torch
-from torch.utils.data import DataLoader
 
-from .. import train
 from ..metrics import scores_from_matrix
-from ..voc_dataset import VOCSegDataset, eval_transform
-from . import check_value, report
+from . import check_value, close, report
+
+EXERCISE_CLASSES = ("background", "cat", "dog", "person")
 
 
-def check_dataset_miou(answer, per_image: torch.Tensor) -> None:
-    """Exercise 1: the data-set mIoU from per-image ``(N, C, C)`` confusion matrices."""
-    check_value(answer, scores_from_matrix(per_image.sum(0))["miou"],
-                "data-set mIoU from the per-image matrices",
-                "add the matrices up first, then IoU per class, then the mean over the "
-                "classes present (averaging per-image mIoUs is a different number)")
+def exercise_matrix() -> torch.Tensor:
+    """The confusion matrix of exercise 1 (rows ground truth, columns prediction)."""
+    return torch.tensor([[5200, 90, 60, 150],
+                         [40, 610, 230, 0],
+                         [70, 170, 801, 10],
+                         [120, 0, 25, 940]])
 
 
-def check_worst_class(answer, per_class_iou, class_names) -> None:
-    """Exercise 2: the object class with the lowest IoU (classes present only)."""
-    iou = torch.as_tensor(per_class_iou, dtype=torch.float64).clone()
-    iou[0] = float("inf")  # background is not an object class
-    iou = torch.where(torch.isnan(iou), torch.tensor(float("inf"), dtype=iou.dtype), iou)
-    expected = list(class_names)[int(iou.argmin())]
-    report(answer == expected, "the object class the model finds worst",
-           "take the per-class IoU, skip background (index 0) and NaN, find the minimum")
+def check_iou(answer, name: str = "cat") -> None:
+    """Exercise 1: the IoU of class ``name`` in :func:`exercise_matrix`."""
+    m = exercise_matrix().double()
+    c = EXERCISE_CLASSES.index(name)
+    expected = m[c, c] / (m[c].sum() + m[:, c].sum() - m[c, c])
+    check_value(answer, expected, f"IoU of {name!r}",
+                "TP is on the diagonal; the union is row + column - TP")
 
 
-def crop_miou(model, root, crop: int) -> float:
-    """mIoU of ``model`` on centre crops of ``crop`` px of the val images."""
-    loader = DataLoader(VOCSegDataset(root, "val", eval_transform(crop)), batch_size=16)
-    return float(train.evaluate(model, loader).compute()["miou"])
+def most_confused(matrix: torch.Tensor, class_names) -> tuple[str, str]:
+    """``(true, predicted)`` names of the largest off-diagonal cell of ``matrix``."""
+    m = torch.as_tensor(matrix).clone()
+    m.fill_diagonal_(-1)
+    i, j = divmod(int(m.argmax()), m.shape[1])
+    return class_names[i], class_names[j]
 
 
-def check_crop_miou(answer, model, root, crop: int = 128) -> None:
-    """Exercise 3: the model's val mIoU on ``crop`` x ``crop`` centre crops."""
-    check_value(answer, crop_miou(model, root, crop), f"mIoU on {crop} px centre crops",
-                "VOCSegDataset(root, 'val', eval_transform(crop)) in a DataLoader, then "
-                "train.evaluate(model, loader).compute()['miou']", rtol=1e-6, atol=1e-9)
+def check_most_confused(answer, matrix, class_names) -> None:
+    """Exercise 2: the (ground truth, prediction) pair of different classes with most pixels."""
+    expected = most_confused(matrix, list(class_names))
+    ok = isinstance(answer, tuple | list) and tuple(answer) == expected
+    report(ok, "the most confused pair of classes",
+           "answer (true class name, predicted class name): the largest cell off the diagonal")
+
+
+def _probe_matrices() -> list[torch.Tensor]:
+    """Matrices that separate a right ``miou`` from the usual slips (absent classes, axes)."""
+    g = torch.Generator().manual_seed(7)
+    probes = [exercise_matrix(), torch.tensor([[5, 2, 0], [1, 0, 0], [0, 0, 0]])]
+    for _ in range(3):
+        m = torch.randint(0, 50, (5, 5), generator=g)
+        m[3, :] = 0
+        m[:, 3] = 0  # class 3 absent from both: must be left out of the mean
+        probes.append(m)
+    return probes
+
+
+def check_miou_function(fn) -> None:
+    """Exercise 3: ``fn(matrix)`` returns the mIoU, leaving classes absent from both out."""
+    for m in _probe_matrices():
+        try:
+            got = fn(m.clone())
+        except Exception as exc:  # a learner's draft may fail in any way: report it
+            report(False, "miou(matrix)", f"it raised {type(exc).__name__}: {exc}")
+            return
+        if not close(got, scores_from_matrix(m)["miou"]):
+            report(False, "miou(matrix)", "IoU = TP / (row + column - TP); skip the classes "
+                   "whose row and column are both empty (0 / 0), do not count them as 0")
+            return
+    report(True, "miou(matrix)")
+
+
+def check_accuracy_for_micro_iou(answer, micro_iou: float) -> None:
+    """Exercise 4: the pixel accuracy at which the "micro" IoU equals ``micro_iou``."""
+    check_value(answer, 2 * micro_iou / (1 + micro_iou), f"accuracy giving micro IoU {micro_iou}",
+                "solve micro IoU = acc / (2 - acc) for acc")
