@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .models import _check_images, _check_positive_ints, resnet18_backbone
+from .models import _check_images, _check_positive_ints, take_resnet18_stages
 
 
 def receptive_field(layers) -> list[tuple[int, int]]:
@@ -120,19 +120,21 @@ class DeepLab(nn.Module):
             raise ValueError(f"output_stride must be 8 or 16, got {output_stride!r}")
         _check_positive_ints(num_classes=num_classes, width=width)
         self.stride = output_stride
-        r = resnet18_backbone(pretrained)
-        self.stem = nn.Sequential(r.conv1, r.bn1, r.relu, r.maxpool)
-        self.layer1, self.layer2, self.layer3, self.layer4 = r.layer1, r.layer2, r.layer3, r.layer4
+        take_resnet18_stages(self, pretrained)
         if output_stride == 8:
             dilate_(self.layer3, 2)
         dilate_(self.layer4, 2 if output_stride == 16 else 4)
         self.head = deeplab_head(512, num_classes, rates, width)
 
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The dilated backbone's output: ``(N, 512, ceil(H / stride), ceil(W / stride))``."""
+        return self.layer4(self.layer3(self.layer2(self.layer1(self.stem(x)))))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_images(x, 3)
         h, w = x.shape[-2:]
-        feats = self.layer4(self.layer3(self.layer2(self.layer1(self.stem(x)))))
-        return F.interpolate(self.head(feats), size=(h, w), mode="bilinear", align_corners=False)
+        return F.interpolate(self.head(self.features(x)), size=(h, w), mode="bilinear",
+                             align_corners=False)
 
 
 def valid_tap_fraction(size: int, rate: int, kernel: int = 3) -> float:

@@ -142,6 +142,14 @@ def resnet18_backbone(pretrained: bool = False, timeout: float = PROBE_TIMEOUT) 
     return net
 
 
+def take_resnet18_stages(net: nn.Module, pretrained: bool = False) -> None:
+    """Give ``net`` a ResNet-18's ``stem`` (stride 4) and ``layer1``-``layer4``, pooling and
+    ``fc`` left out: the backbone FCN and DeepLab share, under the same names."""
+    r = resnet18_backbone(pretrained)
+    net.stem = nn.Sequential(r.conv1, r.bn1, r.relu, r.maxpool)
+    net.layer1, net.layer2, net.layer3, net.layer4 = r.layer1, r.layer2, r.layer3, r.layer4
+
+
 class FCN(nn.Module):
     """Fully convolutional network (Long et al., 2015) on a ResNet-18 backbone.
 
@@ -159,9 +167,7 @@ class FCN(nn.Module):
             raise ValueError(f"variant must be one of {FCN_VARIANTS}, got {variant!r}")
         _check_positive_ints(num_classes=num_classes)
         self.variant = variant
-        r = resnet18_backbone(pretrained)
-        self.stem = nn.Sequential(r.conv1, r.bn1, r.relu, r.maxpool)  # stride 4
-        self.layer1, self.layer2, self.layer3, self.layer4 = r.layer1, r.layer2, r.layer3, r.layer4
+        take_resnet18_stages(self, pretrained)
         self.score4 = nn.Conv2d(512, num_classes, 1)
         skips = FCN_VARIANTS.index(variant)  # 0, 1 or 2 skip connections
         if skips >= 1:

@@ -21,7 +21,9 @@ def table(manifest: dict) -> str:
     for name, e in manifest["runs"].items():
         c, v = e["config"], e["val"]
         model = {"fcn": lambda m: f"FCN-{m['variant']}",
-                 "unet": lambda m: f"U-Net d{m['depth']} w{m['width']}"}[c["model"]["name"]]
+                 "unet": lambda m: f"U-Net d{m['depth']} w{m['width']}",
+                 "deeplab": lambda m: f"DeepLab s{m['output_stride']} w{m['width']}",
+                 }[c["model"]["name"]]
         well = sum(1 for x in v["iou"][1:] if x is not None and x >= 0.3)
         lines.append(f"| {name} | {model(c['model'])} | {c['loss']['name']} | {c['epochs']} | "
                      f"{c['seed']} | {v['miou']:.3f} | {v['pixel_acc']:.3f} | "
@@ -30,8 +32,10 @@ def table(manifest: dict) -> str:
     minutes = manifest.get("wall_seconds", 0) / 60
     lines.append("")
     machine = manifest.get("machine", "this machine")
-    lines.append(f"Whole command: {minutes:.0f} minutes on {machine} (torch {manifest['torch']}), "
-                 "runs side by side on single threads.")
+    total = sum(e["seconds"] for e in manifest["runs"].values()) / 60
+    lines.append(f"All runs: {total:.0f} single-thread minutes on {machine} (torch "
+                 f"{manifest['torch']}), two side by side; the last command took {minutes:.0f} "
+                 "minutes of wall time.")
     return "\n".join(lines)
 
 

@@ -71,7 +71,7 @@ def test_output_stride_8_backbone_matches_the_fcn_backbone_every_fourth_pixel():
     x = torch.randn(1, 3, 64, 96)
     with torch.no_grad():
         ref = fcn.layer4(fcn.layer3(fcn.layer2(fcn.layer1(fcn.stem(x)))))
-        out = net.layer4(net.layer3(net.layer2(net.layer1(net.stem(x)))))
+        out = net.features(x)
     assert ref.shape[-2:] == (2, 3) and out.shape[-2:] == (8, 12)
     torch.testing.assert_close(out[..., ::4, ::4], ref, atol=1e-4, rtol=1e-3)
 
@@ -107,7 +107,7 @@ def test_deeplab_output_size_and_feature_stride(stride, size):
     net = DeepLab(7, output_stride=stride).eval()
     x = torch.randn(1, 3, *size)
     with torch.no_grad():
-        feats = net.layer4(net.layer3(net.layer2(net.layer1(net.stem(x)))))
+        feats = net.features(x)
         out = net(x)
     assert out.shape == (1, 7, *size)
     assert feats.shape[-2:] == tuple(-(-s // stride) for s in size)
@@ -121,7 +121,7 @@ def test_deeplab_logits_are_the_upsampled_head_and_everything_trains():
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in net.parameters())
     net.eval()
     with torch.no_grad():
-        feats = net.layer4(net.layer3(net.layer2(net.layer1(net.stem(x)))))
+        feats = net.features(x)
         expected = F.interpolate(net.head(feats), size=(32, 32), mode="bilinear",
                                  align_corners=False)
         torch.testing.assert_close(net(x), expected)

@@ -25,8 +25,7 @@ def check_feature_size(answer, size: int = 513, output_stride: int = 16) -> None
     ``size`` x ``size`` image, found by running the backbone."""
     net = deeplab.DeepLab(output_stride=output_stride).eval()
     with torch.no_grad():
-        x = net.stem(torch.zeros(1, 3, size, size))
-        feats = net.layer4(net.layer3(net.layer2(net.layer1(x))))
+        feats = net.features(torch.zeros(1, 3, size, size))
     check_value(answer, tuple(feats.shape[-2:]),
                 f"feature map of a {size} x {size} image at output stride {output_stride}",
                 "each stride-2 layer maps n pixels to ceil(n / 2); dilated stages keep the size",
