@@ -5,7 +5,8 @@ loading must neither hang nor crash a notebook: :func:`fetch_state_dict` uses th
 file is there, tries the download only if the server answers within a few seconds, and
 otherwise reports in one line why not and how to get the file. The current torchvision API is
 ``weights=...``: ``fcn_resnet50(weights=FCN_ResNet50_Weights.DEFAULT)``, with the matching
-preprocessing in ``weights.transforms()``; the old ``pretrained=True`` is gone.
+preprocessing in ``weights.transforms()``; the older ``pretrained=True`` is deprecated since
+torchvision 0.13 (it still loads, with a warning).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 from .metrics import normalize_matrix
 from .voc import NUM_CLASSES, PALETTE, VOC_CLASSES, VOID
@@ -146,6 +147,7 @@ def plot_history(history, ax=None, label: str | None = None):
     ax[1].plot(epochs, [e["miou"] for e in history], "s--", label=f"{prefix}mIoU")
     for a, title in zip(ax, ("training loss", "pixel accuracy and mIoU"), strict=True):
         a.set_xlabel("epoch")
+        a.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
         a.set_title(title, fontsize=10)
         a.legend(fontsize=8)
     ax[0].figure.tight_layout()

@@ -7,12 +7,14 @@ flip, resize) is applied to both with the *same* random draw; labels are resized
 loss or the metrics. Randomness comes from ``torch``'s generator, so ``set_seed`` makes it
 repeatable. The Dataset hands the transforms uint8 images, so crops are cut before any pixel is
 converted to float, and returns float images in [0, 1] (normalised when the pipeline says so)
-with int64 labels.
+with int64 labels. The same pipelines written with ``torchvision.transforms.v2`` are in
+:mod:`course_utils.augment_v2`.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 
 import torch
 import torch.nn.functional as F
@@ -55,6 +57,25 @@ def pad_to(image, label, size):
     return image, label
 
 
+def crop_window(image, label, top: int, left: int, size):
+    """The ``size`` window at (``top``, ``left``) of the pair padded as :func:`pad_to` pads it.
+
+    The same result as ``pad_to`` followed by slicing, without building the padded image:
+    a window inside the image is a view; one that runs past the bottom or right edge is a new
+    tensor of zeros (image) or 255 (label) with the overlap copied in.
+    """
+    h, w = label.shape[-2:]
+    rows, cols = slice(top, top + size[0]), slice(left, left + size[1])
+    if top + size[0] <= h and left + size[1] <= w:
+        return image[..., rows, cols], label[rows, cols]
+    out_image = image.new_zeros((*image.shape[:-2], *size))
+    out_label = label.new_full(size, VOID)
+    hh, ww = min(h - top, size[0]), min(w - left, size[1])
+    out_image[..., :hh, :ww] = image[..., top:top + hh, left:left + ww]
+    out_label[:hh, :ww] = label[top:top + hh, left:left + ww]
+    return out_image, out_label
+
+
 class RandomCrop:
     """A random ``size`` crop of image and label at the same place.
 
@@ -66,12 +87,10 @@ class RandomCrop:
         self.size = _pair_size(size)
 
     def __call__(self, image, label):
-        image, label = pad_to(image, label, self.size)
         h, w = label.shape
-        top = int(torch.randint(0, h - self.size[0] + 1, ()))
-        left = int(torch.randint(0, w - self.size[1] + 1, ()))
-        sl = (slice(top, top + self.size[0]), slice(left, left + self.size[1]))
-        return image[:, sl[0], sl[1]], label[sl]
+        top = int(torch.randint(0, max(h, self.size[0]) - self.size[0] + 1, ()))
+        left = int(torch.randint(0, max(w, self.size[1]) - self.size[1] + 1, ()))
+        return crop_window(image, label, top, left, self.size)
 
     def __repr__(self):
         return f"RandomCrop({self.size})"
@@ -81,11 +100,9 @@ class CenterCrop(RandomCrop):
     """The central ``size`` crop (padded with 0 / 255 when the image is smaller)."""
 
     def __call__(self, image, label):
-        image, label = pad_to(image, label, self.size)
         h, w = label.shape
-        top, left = (h - self.size[0]) // 2, (w - self.size[1]) // 2
-        return (image[:, top:top + self.size[0], left:left + self.size[1]],
-                label[top:top + self.size[0], left:left + self.size[1]])
+        top, left = max(h - self.size[0], 0) // 2, max(w - self.size[1], 0) // 2
+        return crop_window(image, label, top, left, self.size)
 
     def __repr__(self):
         return f"CenterCrop({self.size})"
@@ -167,8 +184,8 @@ class Normalize:
         self._mean255, self._inv_std255 = 255.0 * self.mean, 1.0 / (255.0 * self.std)
 
     def __call__(self, image, label):
-        if image.dtype == torch.uint8:  # one pass converts and subtracts (type promotion)
-            return torch.sub(image, self._mean255).mul_(self._inv_std255), label
+        if image.dtype == torch.uint8:  # convert once, then subtract and scale in place
+            return image.float().sub_(self._mean255).mul_(self._inv_std255), label
         return (image - self.mean) / self.std, label
 
     def __repr__(self):
@@ -248,20 +265,25 @@ class VOCSegDataset(Dataset):
 
 def loaders(crop, batch_size: int, root=None, val_crop=None, num_workers: int = 0,
             max_train: int | None = None, max_val: int | None = None, seed: int = 0,
-            scale: tuple[float, float] | None = None, cache: bool = False):
+            scale: tuple[float, float] | None = None, cache: bool = False, use_v2: bool = False):
     """Train and val DataLoaders over VOC (or the mini set) with the standard transforms.
 
     ``scale`` adds scale jitter to the training crops; ``cache`` keeps the decoded images in
-    memory (see :class:`VOCSegDataset`). The training order and crops come from a generator
-    seeded with ``seed``, so the fast profile trains identically every run. Memory is pinned
-    when CUDA is available.
+    memory (see :class:`VOCSegDataset`); ``use_v2`` builds the same pipelines with
+    ``torchvision.transforms.v2`` (:mod:`course_utils.augment_v2`). The training order and
+    crops come from a generator seeded with ``seed``, so the fast profile trains identically
+    every run. Memory is pinned when CUDA is available.
     """
     from torch.utils.data import DataLoader
 
-    train = VOCSegDataset(root, "train", train_transform(crop, scale), max_items=max_train,
-                          cache=cache)
-    val = VOCSegDataset(root, "val", eval_transform(val_crop or crop), max_items=max_val,
-                        cache=cache)
+    if use_v2:
+        from . import augment_v2 as pipelines
+    else:
+        pipelines = sys.modules[__name__]
+    train = VOCSegDataset(root, "train", pipelines.train_transform(crop, scale),
+                          max_items=max_train, cache=cache)
+    val = VOCSegDataset(root, "val", pipelines.eval_transform(val_crop or crop),
+                        max_items=max_val, cache=cache)
     pin = torch.cuda.is_available()
     gen = torch.Generator().manual_seed(seed)
     return (DataLoader(train, batch_size, shuffle=True, drop_last=True, generator=gen,

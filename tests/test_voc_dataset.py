@@ -265,3 +265,35 @@ def test_normalize_uint8_is_bit_identical_to_converting_first():
     norm = Normalize()
     expected = image.float().sub(norm._mean255).mul(norm._inv_std255)
     assert torch.equal(norm(image, None)[0], expected)
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+def test_crop_window_equals_padding_then_cropping(dtype):
+    """crop_window never builds the padded image, yet must cut exactly what padding (image 0,
+    label 255, right and bottom, as torchvision's v2 pad) and then cropping would cut."""
+    tv_tensors, _, TF = _v2()
+    gen = torch.Generator().manual_seed(0)
+    for h, w in [(37, 45), (20, 64), (50, 30), (12, 12)]:
+        image = (torch.rand(3, h, w, generator=gen) * 255).to(dtype)
+        label = torch.randint(0, 21, (h, w), dtype=torch.uint8, generator=gen)
+        size = (32, 40)
+        ph, pw = max(size[0], h), max(size[1], w)
+        padded = TF.pad(image, [0, 0, pw - w, ph - h], fill=0)
+        padded_label = TF.pad(tv_tensors.Mask(label), [0, 0, pw - w, ph - h], fill=255)
+        for top in range(ph - size[0] + 1):
+            for left in (0, (pw - size[1]) // 2, pw - size[1]):
+                ci, cl = voc_dataset.crop_window(image, label, top, left, size)
+                assert ci.dtype == dtype and cl.dtype == torch.uint8
+                assert torch.equal(ci, TF.crop(padded, top, left, *size))
+                assert torch.equal(cl, TF.crop(padded_label, top, left, *size).as_subclass(
+                    torch.Tensor))
+
+
+def test_padded_crops_are_new_tensors_and_leave_the_cache_alone(tmp_path):
+    """A crop that needed padding is written into a fresh tensor: the cached bytes it was cut
+    from are not changed (nothing the user holds is overwritten)."""
+    image = torch.full((3, 10, 12), 7, dtype=torch.uint8)
+    label = torch.full((10, 12), 3, dtype=torch.uint8)
+    ci, cl = voc_dataset.crop_window(image, label, 0, 0, (16, 16))
+    ci.zero_(), cl.zero_()
+    assert int(image.min()) == 7 and int(label.min()) == 3

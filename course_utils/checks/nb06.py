@@ -20,7 +20,7 @@ def check_receptive_field(answer, layers=((3, 1, 1), (3, 1, 2), (3, 1, 4))) -> N
                 "each layer adds dilation x (kernel - 1) x (the stride so far)", rtol=0, atol=0)
 
 
-def check_feature_size(answer, size: int = 513, output_stride: int = 16) -> None:
+def check_feature_size(answer, size: int = 500, output_stride: int = 16) -> None:
     """Exercise 2: ``(H, W)`` of ``DeepLab(output_stride=...)``'s backbone features for a
     ``size`` x ``size`` image, found by running the backbone."""
     net = deeplab.DeepLab(output_stride=output_stride).eval()
@@ -32,8 +32,8 @@ def check_feature_size(answer, size: int = 513, output_stride: int = 16) -> None
                 rtol=0, atol=0)
 
 
-def check_aspp_parameters(answer, in_channels: int = 512, rates=(2, 4, 6),
-                          width: int = 128) -> None:
+def check_aspp_parameters(answer, in_channels: int = 2048, rates=(12, 24, 36),
+                          width: int = 256) -> None:
     """Exercise 3: the parameters of ``deeplab.ASPP(in_channels, rates, width)``."""
     expected = models.count_parameters(deeplab.ASPP(in_channels, rates, width))
     check_value(answer, expected, f"parameters of ASPP({in_channels}, {tuple(rates)}, {width})",
@@ -41,7 +41,7 @@ def check_aspp_parameters(answer, in_channels: int = 512, rates=(2, 4, 6),
                 "1x1 projection of their concatenation", rtol=0, atol=0)
 
 
-def check_valid_taps(answer, size: int = 8, rate: int = 6) -> None:
+def check_valid_taps(answer, size: int = 6, rate: int = 5) -> None:
     """Exercise 4: the share of a 3x3 filter's taps at ``rate`` that fall inside a ``size`` x
     ``size`` map, averaged over positions."""
     check_value(answer, deeplab.valid_tap_fraction(size, rate),
