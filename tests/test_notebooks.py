@@ -94,8 +94,10 @@ def test_skeleton(path):
     setup = course_cells(nb)[0]
     for cell in code_cells(nb):
         if "nbval-ignore-output" in cell.metadata.get("tags", []) and cell is not setup:
-            assert re.search(r"\b(fit|train|time|perf_counter)", cell.source), (
-                "ignore outputs only for set-up, timing and training cells:\n" + cell.source)
+            # or a cell whose output depends on the machine's torch weights cache
+            assert re.search(r"\b(fit|train|time|perf_counter|segmentation_model)", cell.source), (
+                "ignore outputs only for set-up, timing, training and weights-cache cells:\n"
+                + cell.source)
 
 
 def test_navigation_and_course_table_are_current():
