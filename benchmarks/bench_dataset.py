@@ -4,10 +4,10 @@ Measured on the same VOC-format folder, each side in a fresh subprocess (so peak
 own): construction time, one epoch of random crops read as training reads them (a shuffled
 DataLoader, batches of 16, so each item is cropped and then collated), the same items read one
 by one without batching, peak resident memory above the interpreter with torch imported, and
-how many images each keeps. Our sides run
-the training pipeline (random crop padded with 0 / 255, flip, normalisation); one cached side
-runs only what d2l's items do (random crop, normalisation), and one runs the training pipeline
-written in ``torchvision.transforms.v2``. Written to benchmarks/results/dataset.md.
+how many images each keeps. Our sides run the training pipeline (random crop padded with
+0 / 255, flip, normalisation); one cached side runs only what d2l's items do (random crop,
+normalisation), and one runs the training pipeline written in ``torchvision.transforms.v2``.
+Written to benchmarks/results/dataset.md.
 
     python benchmarks/bench_dataset.py [--root VOC2012_DIR] [--crop H W] [--repeat N]
 """
@@ -48,9 +48,12 @@ def worker(side: str, root: str, crop: tuple[int, int]) -> dict:
         train_transform,
     )
 
-    transform = {"cached-v2": lambda: augment_v2.train_transform(crop),
-                 "cached-crop": lambda: Compose([RandomCrop(crop), Normalize()])}.get(
-        side, lambda: train_transform(crop))()
+    if side == "cached-v2":
+        transform = augment_v2.train_transform(crop)
+    elif side == "cached-crop":  # only what d2l's items do
+        transform = Compose([RandomCrop(crop), Normalize()])
+    else:
+        transform = train_transform(crop)
     torch.set_num_threads(1)
     torch.manual_seed(0)
     base = peak_rss_mb()  # imports done: measure only what the dataset itself costs
@@ -132,9 +135,9 @@ def table(root: str, crop, sides: dict[str, dict], n_listed: int) -> str:
         "(`VOCSegDataset` wraps the pair). d2l's epoch is shorter partly because it has fewer "
         "images (it drops those smaller than the crop); the per-image row compares the same "
         "work. Without batching, d2l's items are views into its normalised float images, so "
-        "their pixels are first read when a DataLoader collates "
-        "them; ours read 4 bytes a pixel where d2l's collation reads 12, which is why the "
-        "DataLoader epoch (the one training pays) gains more than the item loop.",
+        "their pixels are first read when a DataLoader collates them; ours read 4 bytes a "
+        "pixel where d2l's collation reads 12, which is why the DataLoader epoch (the one "
+        "training pays) gains more than the item loop.",
     ]
     return "\n".join(lines) + "\n"
 

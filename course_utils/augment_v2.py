@@ -26,13 +26,15 @@ from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
 from .voc import VOID
-from .voc_dataset import IMAGENET_MEAN, IMAGENET_STD
+from .voc_dataset import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    check_scale_range,
+    draw_scaled_size,
+    pair_size,
+)
 
 FILL = {tv_tensors.Image: 0, tv_tensors.Mask: VOID}  # padding: black image, void label
-
-
-def _pair(size) -> tuple[int, int]:
-    return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
 
 
 class PadIfSmaller(v2.Transform):
@@ -44,7 +46,7 @@ class PadIfSmaller(v2.Transform):
 
     def __init__(self, size, fill=None):
         super().__init__()
-        self.size = _pair(size)
+        self.size = pair_size(size)
         self.fill = dict(FILL if fill is None else fill)
 
     def make_params(self, flat_inputs):
@@ -67,14 +69,10 @@ class RandomScale(v2.Transform):
 
     def __init__(self, low: float = 0.75, high: float = 1.5):
         super().__init__()
-        if not 0 < low <= high:
-            raise ValueError(f"RandomScale: need 0 < low <= high, got low={low}, high={high}")
-        self.low, self.high = low, high
+        self.low, self.high = check_scale_range(low, high)
 
     def make_params(self, flat_inputs):
-        s = self.low + (self.high - self.low) * float(torch.rand(()))
-        h, w = v2.query_size(flat_inputs)
-        return {"size": [max(1, round(h * s)), max(1, round(w * s))]}
+        return {"size": list(draw_scaled_size(v2.query_size(flat_inputs), self.low, self.high))}
 
     def transform(self, inpt, params):
         return self._call_kernel(TF.resize, inpt, size=params["size"], antialias=True)
@@ -89,7 +87,7 @@ def train_transform(crop, scale: tuple[float, float] | None = None) -> v2.Compos
     """(Scale jitter,) pad if smaller, random crop, random flip, float, normalise: the
     hand-written ``voc_dataset.train_transform`` in v2."""
     steps = [RandomScale(*scale)] if scale else []
-    return v2.Compose([*steps, PadIfSmaller(crop), v2.RandomCrop(_pair(crop)),
+    return v2.Compose([*steps, PadIfSmaller(crop), v2.RandomCrop(pair_size(crop)),
                        v2.RandomHorizontalFlip(), *_to_float_and_normalize()])
 
 
@@ -98,5 +96,5 @@ def eval_transform(crop) -> v2.Compose:
 
     v2's ``CenterCrop`` rounds an odd margin half to even (Python's ``round``) where the
     hand-written one rounds down, so the two can sit one pixel apart."""
-    return v2.Compose([PadIfSmaller(crop), v2.CenterCrop(_pair(crop)),
+    return v2.Compose([PadIfSmaller(crop), v2.CenterCrop(pair_size(crop)),
                        *_to_float_and_normalize()])

@@ -14,7 +14,6 @@ with int64 labels. The same pipelines written with ``torchvision.transforms.v2``
 from __future__ import annotations
 
 import os
-import sys
 
 import torch
 import torch.nn.functional as F
@@ -28,7 +27,8 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-def _pair_size(size) -> tuple[int, int]:
+def pair_size(size) -> tuple[int, int]:
+    """``(H, W)`` from an int (square) or a pair."""
     return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
 
 
@@ -84,7 +84,7 @@ class RandomCrop:
     """
 
     def __init__(self, size):
-        self.size = _pair_size(size)
+        self.size = pair_size(size)
 
     def __call__(self, image, label):
         h, w = label.shape
@@ -137,13 +137,27 @@ class Resize:
     """Resize to ``size`` (H, W): bilinear for the image, NEAREST for the label."""
 
     def __init__(self, size):
-        self.size = _pair_size(size)
+        self.size = pair_size(size)
 
     def __call__(self, image, label):
         return resize_pair(image, label, self.size)
 
     def __repr__(self):
         return f"Resize({self.size})"
+
+
+def check_scale_range(low: float, high: float) -> tuple[float, float]:
+    """``(low, high)`` of a scale jitter, or a ValueError unless ``0 < low <= high``."""
+    if not 0 < low <= high:
+        raise ValueError(f"RandomScale: need 0 < low <= high, got low={low}, high={high}")
+    return low, high
+
+
+def draw_scaled_size(size, low: float, high: float) -> tuple[int, int]:
+    """``size`` (H, W) times one factor drawn uniformly from ``[low, high]`` (one torch draw,
+    so ``set_seed`` repeats it), rounded, at least 1 pixel a side."""
+    s = low + (high - low) * float(torch.rand(()))
+    return max(1, round(size[0] * s)), max(1, round(size[1] * s))
 
 
 class RandomScale:
@@ -154,14 +168,10 @@ class RandomScale:
     """
 
     def __init__(self, low: float = 0.75, high: float = 1.5):
-        if not 0 < low <= high:
-            raise ValueError(f"RandomScale: need 0 < low <= high, got low={low}, high={high}")
-        self.low, self.high = low, high
+        self.low, self.high = check_scale_range(low, high)
 
     def __call__(self, image, label):
-        s = self.low + (self.high - self.low) * float(torch.rand(()))
-        h, w = label.shape[-2:]
-        return resize_pair(image, label, (max(1, round(h * s)), max(1, round(w * s))))
+        return resize_pair(image, label, draw_scaled_size(label.shape[-2:], self.low, self.high))
 
     def __repr__(self):
         return f"RandomScale({self.low}, {self.high})"
@@ -277,13 +287,13 @@ def loaders(crop, batch_size: int, root=None, val_crop=None, num_workers: int = 
     from torch.utils.data import DataLoader
 
     if use_v2:
-        from . import augment_v2 as pipelines
+        from .augment_v2 import eval_transform as eval_tf
+        from .augment_v2 import train_transform as train_tf
     else:
-        pipelines = sys.modules[__name__]
-    train = VOCSegDataset(root, "train", pipelines.train_transform(crop, scale),
-                          max_items=max_train, cache=cache)
-    val = VOCSegDataset(root, "val", pipelines.eval_transform(val_crop or crop),
-                        max_items=max_val, cache=cache)
+        train_tf, eval_tf = train_transform, eval_transform
+    train = VOCSegDataset(root, "train", train_tf(crop, scale), max_items=max_train,
+                          cache=cache)
+    val = VOCSegDataset(root, "val", eval_tf(val_crop or crop), max_items=max_val, cache=cache)
     pin = torch.cuda.is_available()
     gen = torch.Generator().manual_seed(seed)
     return (DataLoader(train, batch_size, shuffle=True, drop_last=True, generator=gen,

@@ -289,7 +289,7 @@ def test_crop_window_equals_padding_then_cropping(dtype):
                     torch.Tensor))
 
 
-def test_padded_crops_are_new_tensors_and_leave_the_cache_alone(tmp_path):
+def test_padded_crops_are_new_tensors_and_leave_the_cache_alone():
     """A crop that needed padding is written into a fresh tensor: the cached bytes it was cut
     from are not changed (nothing the user holds is overwritten)."""
     image = torch.full((3, 10, 12), 7, dtype=torch.uint8)
