@@ -2,12 +2,13 @@
 
 Measured on the same VOC-format folder, each side in a fresh subprocess (so peak memory is its
 own): construction time, one epoch of random crops read as training reads them (a shuffled
-DataLoader, batches of 16, so each item is cropped and then collated), the same items read one
-by one without batching, peak resident memory above the interpreter with torch imported, and
-how many images each keeps. Our sides run the training pipeline (random crop padded with
-0 / 255, flip, normalisation); one cached side runs only what d2l's items do (random crop,
-normalisation), and one runs the training pipeline written in ``torchvision.transforms.v2``.
-Written to benchmarks/results/dataset.md.
+DataLoader, batches of 16, as ``voc_dataset.loaders`` builds it: our items stay uint8 and each
+batch is normalised after collation; the best of 3 epochs), the same items read one by one
+without batching (normalised item by item), peak resident memory above the interpreter with
+torch imported, and how many images each keeps. Our sides run the training pipeline (random
+crop padded with 0 / 255, flip, normalisation); one cached side runs only what d2l's items do
+(random crop, normalisation), and one runs the training pipeline written in
+``torchvision.transforms.v2``. Written to benchmarks/results/dataset.md.
 
     python benchmarks/bench_dataset.py [--root VOC2012_DIR] [--crop H W] [--repeat N]
 """
@@ -31,67 +32,122 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
-def worker(side: str, root: str, crop: tuple[int, int]) -> dict:
-    """Build one dataset, crop every item once; return timings and memory."""
+def pipelines(side: str, crop):
+    """One of our sides' training transform: ``make(normalize)`` builds it with or without
+    the per-item normalisation (without: the DataLoader's ``NormalizeBatch`` does it)."""
+    from course_utils import augment_v2
+    from course_utils.voc_dataset import Compose, Normalize, RandomCrop, train_transform
+
+    if side == "cached-v2":
+        return lambda normalize: augment_v2.train_transform(crop, normalize=normalize)
+    if side == "cached-crop":  # only what d2l's items do
+        return lambda normalize: Compose([RandomCrop(crop), *([Normalize()] if normalize else [])])
+    return lambda normalize: train_transform(crop, normalize=normalize)
+
+
+def worker(side: str, root: str, crop: tuple[int, int], epochs: int = 3) -> dict:
+    """Build one dataset, crop every item once, then read ``epochs`` DataLoader epochs;
+    return timings (the loader's best epoch) and memory."""
     import contextlib
     import io
 
     import d2l.torch as d2l
     import torch
 
-    from course_utils import augment_v2
-    from course_utils.voc_dataset import (
-        Compose,
-        Normalize,
-        RandomCrop,
-        VOCSegDataset,
-        train_transform,
-    )
+    from course_utils.voc_dataset import NormalizeBatch, VOCSegDataset
 
-    if side == "cached-v2":
-        transform = augment_v2.train_transform(crop)
-    elif side == "cached-crop":  # only what d2l's items do
-        transform = Compose([RandomCrop(crop), Normalize()])
-    else:
-        transform = train_transform(crop)
     torch.set_num_threads(1)
     torch.manual_seed(0)
     base = peak_rss_mb()  # imports done: measure only what the dataset itself costs
     t0 = time.perf_counter()
     if side != "d2l":
-        ds = VOCSegDataset(root, "train", transform, cache=side != "ours")
+        make = pipelines(side, crop)
+        ds = VOCSegDataset(root, "train", make(True), cache=side != "ours")
     else:
         with contextlib.redirect_stdout(io.StringIO()):  # d2l prints 'read N examples'
             ds = d2l.VOCSegDataset(True, crop, root)
     t1 = time.perf_counter()
-    for i in range(len(ds)):
+    for i in range(len(ds)):  # items as a reader without a DataLoader gets them: normalised
         image, label = ds[i]
         assert image.shape[-2:] == crop and label.shape == crop
     t2 = time.perf_counter()
+    collate = None
+    if side != "d2l":  # as voc_dataset.loaders reads it: raw items, normalised per batch
+        ds.transform, ds.raw, collate = make(False), True, NormalizeBatch()
     loader = torch.utils.data.DataLoader(ds, batch_size=16, shuffle=True, drop_last=True,
-                                         generator=torch.Generator().manual_seed(0))
-    for images, labels in loader:  # what a training epoch pays: items and their collation
-        assert images.shape[0] == 16 and labels.dtype == torch.int64
-    t3 = time.perf_counter()
-    return {"construct_s": t1 - t0, "epoch_s": t2 - t1, "loader_s": t3 - t2, "items": len(ds),
-            "peak_mb": peak_rss_mb() - base}
+                                         generator=torch.Generator().manual_seed(0),
+                                         collate_fn=collate)
+    out = {"construct_s": t1 - t0, "epoch_s": t2 - t1, "loader_s": best_epoch(loader, epochs),
+           "items": len(ds), "loader_items": 16 * len(loader)}
+    if side != "d2l":  # the same images as d2l's epoch: those at least as large as the crop
+        kept = [i for i in range(len(ds)) if fits(label_size(ds, i), crop)]
+        same = torch.utils.data.DataLoader(torch.utils.data.Subset(ds, kept), batch_size=16,
+                                           shuffle=True, drop_last=True, collate_fn=collate,
+                                           generator=torch.Generator().manual_seed(0))
+        out.update(same_s=best_epoch(same, epochs), same_items=len(kept))
+    return {**out, "peak_mb": peak_rss_mb() - base}
 
 
-def run_side(side: str, root: str, crop, repeat: int) -> dict:
-    """Best of ``repeat`` fresh subprocesses (time: min; memory: max)."""
-    runs = []
-    for _ in range(repeat):
-        out = subprocess.run([sys.executable, __file__, "--worker", side, "--root", root,
-                              "--crop", str(crop[0]), str(crop[1])],
-                             check=True, capture_output=True, text=True).stdout
-        runs.append(json.loads(out.splitlines()[-1]))
-    best = {k: min(r[k] for r in runs) for k in ("construct_s", "epoch_s", "loader_s")}
+def fits(size, crop) -> bool:
+    """d2l's filter: an image is kept when it is at least as large as the crop."""
+    return size[0] >= crop[0] and size[1] >= crop[1]
+
+
+def label_size(ds, i: int) -> tuple[int, int]:
+    """(H, W) of image ``i`` of one of our datasets, from its cache or its file."""
+    from course_utils.voc import read_mask
+
+    if ds._cache is not None:
+        return tuple(ds._cache[i][1].shape)
+    return tuple(read_mask(ds.root / "SegmentationClass" / f"{ds.ids[i]}.png").shape)
+
+
+def best_epoch(loader, epochs: int) -> float:
+    """The fastest of ``epochs`` passes over ``loader`` (s): items and their collation, what
+    a training epoch pays."""
+    import torch
+
+    times = []
+    for _ in range(epochs):
+        t = time.perf_counter()
+        for images, labels in loader:
+            assert images.shape[0] == 16 and images.dtype == torch.float32
+            assert labels.dtype == torch.int64
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def run_worker(side: str, root: str, crop) -> dict:
+    """One fresh subprocess measuring ``side``."""
+    out = subprocess.run([sys.executable, __file__, "--worker", side, "--root", root,
+                          "--crop", str(crop[0]), str(crop[1])],
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out.splitlines()[-1])
+
+
+def best_of(runs: list[dict]) -> dict:
+    """One side's runs combined: each time the fastest run's, memory the largest."""
+    best = {k: min(r[k] for r in runs) for k in ("construct_s", "epoch_s", "loader_s", "same_s")
+            if k in runs[0]}
+    best["same_s"] = best.get("same_s", best["loader_s"])  # d2l's epoch is over those images
+    best["same_items"] = runs[0].get("same_items", runs[0]["items"])
     best.update(items=runs[0]["items"], peak_mb=max(r["peak_mb"] for r in runs))
     best["item_us"] = 1e6 * best["epoch_s"] / best["items"]  # d2l's epoch has fewer items
+    best["loader_us"] = 1e6 * best["loader_s"] / runs[0]["loader_items"]
     return best
 
 
-def table(root: str, crop, sides: dict[str, dict], n_listed: int) -> str:
+def run_sides(root: str, crop, repeat: int) -> dict[str, dict]:
+    """``repeat`` rounds, each running every side once in turn (so a slow spell of a shared
+    machine hits all sides alike), then each side's best."""
+    runs = {side: [] for side in SIDES}
+    for _ in range(repeat):
+        for side in SIDES:
+            runs[side].append(run_worker(side, root, crop))
+    return {side: best_of(r) for side, r in runs.items()}
+
+
+def table(root: str, crop, sides: dict[str, dict], n_listed: int, rounds: int) -> str:
     d2l = sides["d2l"]
     mine = {"ours (lazy)": sides["ours"], "ours (`cache=True`)": sides["cached"],
             "ours (`cache=True`, crop + normalise only)": sides["cached-crop"],
@@ -107,18 +163,24 @@ def table(root: str, crop, sides: dict[str, dict], n_listed: int) -> str:
 
     from course_utils.runtime import relpath
 
+    if any(side["same_items"] != d2l["items"] for side in mine.values()):
+        raise RuntimeError("our 'images d2l keeps' differ in number from d2l's own")
     kept = " | ".join(str(side["items"]) for side in mine.values())
     lines = [
         "# Dataset benchmark: course_utils VOCSegDataset vs d2l.VOCSegDataset", "",
         f"Folder `{relpath(root)}` (train split, {n_listed} ids listed), crop {crop[0]}x{crop[1]}, "
-        f"1 thread, CPU ({platform.processor() or platform.machine()}), best of repeated runs, "
-        "each side in a fresh process. Ratio = d2l / ours (above 1: ours is faster/smaller).", "",
+        f"1 thread, CPU ({platform.processor() or platform.machine()}), best of "
+        f"{rounds} rounds that run every side once in turn, each in a fresh process. "
+        "Ratio = d2l / ours (above 1: ours is faster/smaller).", "",
         "| measure | " + " | ".join(mine) + " | d2l | "
         + " | ".join(f"d2l / {name}" for name in ("lazy", "cached", "cached crop", "cached v2"))
         + " |",
         "|---|" + "---|" * 9,
         row("construction (s)", "construct_s", "{:.3f}"),
         row("one epoch of crops: DataLoader, batches of 16 (s)", "loader_s", "{:.3f}"),
+        row("DataLoader epoch per image kept (µs)", "loader_us", "{:.0f}"),
+        row(f"DataLoader epoch over the {d2l['items']} images d2l keeps (s)", "same_s",
+            "{:.3f}"),
         row("every item once, no batching (s)", "epoch_s", "{:.3f}"),
         row("one item, no batching, per image kept (µs)", "item_us", "{:.0f}"),
         row("peak memory above baseline (MB)", "peak_mb", "{:.0f}"),
@@ -128,16 +190,19 @@ def table(root: str, crop, sides: dict[str, dict], n_listed: int) -> str:
         "the RGB label and a 256^3-entry colour lookup table); the lazy dataset reads on "
         "access, so construction is instant and memory stays flat, and each item pays the "
         "decoding d2l paid up front. `cache=True` decodes once and keeps uint8 images and "
-        "labels (4 bytes a pixel): each item is then a crop of bytes, converted to float only "
-        "after cropping. The training pipeline also flips; the crop + normalise column does "
-        "only what d2l's items do (d2l also converts the RGB label). The v2 column runs the "
-        "same crop, flip and normalisation as torchvision.transforms.v2 on tv_tensors "
-        "(`VOCSegDataset` wraps the pair). d2l's epoch is shorter partly because it has fewer "
-        "images (it drops those smaller than the crop); the per-image row compares the same "
-        "work. Without batching, d2l's items are views into its normalised float images, so "
-        "their pixels are first read when a DataLoader collates them; ours read 4 bytes a "
-        "pixel where d2l's collation reads 12, which is why the DataLoader epoch (the one "
-        "training pays) gains more than the item loop.",
+        "labels (4 bytes a pixel): each item is then a crop of bytes. In the DataLoader rows "
+        "(the epoch training pays, as `voc_dataset.loaders` builds it, best of 3 epochs) our "
+        "items stay bytes and `NormalizeBatch` converts and normalises each collated batch in "
+        "one pass, bit-identical to normalising item by item; the item rows normalise each "
+        "item, as a reader without a DataLoader gets it. The training pipeline also flips; the "
+        "crop + normalise column does only what d2l's items do (d2l also converts the RGB "
+        "label). The v2 column runs the same crop and flip with torchvision.transforms.v2 on "
+        "tv_tensors (`VOCSegDataset` wraps the pair), and v2's own float conversion and "
+        "normalisation in the item rows. d2l's epochs are shorter partly because it has fewer "
+        "images (it drops those smaller than the crop); the per-image rows and the epoch over "
+        "the images d2l keeps (ours read as a `Subset` of the same dataset) compare the same "
+        "work. d2l's items are views into its normalised float images, so their pixels are "
+        "first read when a DataLoader collates them (12 bytes a pixel, where ours copy 4).",
     ]
     return "\n".join(lines) + "\n"
 
@@ -146,7 +211,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", default=None)
     ap.add_argument("--crop", type=int, nargs=2, default=(128, 128))
-    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--worker", choices=SIDES)
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
@@ -157,8 +222,8 @@ def main(argv=None) -> int:
     if args.worker:
         print(json.dumps(worker(args.worker, root, crop)))
         return 0
-    sides = {side: run_side(side, root, crop, args.repeat) for side in SIDES}
-    text = table(root, crop, sides, len(read_split(root, "train")))
+    sides = run_sides(root, crop, args.repeat)
+    text = table(root, crop, sides, len(read_split(root, "train")), args.repeat)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     print(text)

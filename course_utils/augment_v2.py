@@ -25,14 +25,14 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
-from .voc import VOID
-from .voc_dataset import (
+from .pair_transforms import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     check_scale_range,
     draw_scaled_size,
     pair_size,
 )
+from .voc import VOID
 
 FILL = {tv_tensors.Image: 0, tv_tensors.Mask: VOID}  # padding: black image, void label
 
@@ -78,23 +78,28 @@ class RandomScale(v2.Transform):
         return self._call_kernel(TF.resize, inpt, size=params["size"], antialias=True)
 
 
-def _to_float_and_normalize():
+def _to_float_and_normalize(normalize: bool = True):
+    """Float conversion and ImageNet normalisation, or nothing when ``normalize`` is False
+    (the batch does it: ``pair_transforms.NormalizeBatch``)."""
+    if not normalize:
+        return []
     return [v2.ToDtype({tv_tensors.Image: torch.float32, "others": None}, scale=True),
             v2.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
 
 
-def train_transform(crop, scale: tuple[float, float] | None = None) -> v2.Compose:
+def train_transform(crop, scale: tuple[float, float] | None = None,
+                    normalize: bool = True) -> v2.Compose:
     """(Scale jitter,) pad if smaller, random crop, random flip, float, normalise: the
     hand-written ``voc_dataset.train_transform`` in v2."""
     steps = [RandomScale(*scale)] if scale else []
     return v2.Compose([*steps, PadIfSmaller(crop), v2.RandomCrop(pair_size(crop)),
-                       v2.RandomHorizontalFlip(), *_to_float_and_normalize()])
+                       v2.RandomHorizontalFlip(), *_to_float_and_normalize(normalize)])
 
 
-def eval_transform(crop) -> v2.Compose:
+def eval_transform(crop, normalize: bool = True) -> v2.Compose:
     """Pad if smaller, centre crop, float, normalise (``voc_dataset.eval_transform`` in v2).
 
     v2's ``CenterCrop`` rounds an odd margin half to even (Python's ``round``) where the
     hand-written one rounds down, so the two can sit one pixel apart."""
     return v2.Compose([PadIfSmaller(crop), v2.CenterCrop(pair_size(crop)),
-                       *_to_float_and_normalize()])
+                       *_to_float_and_normalize(normalize)])

@@ -27,7 +27,7 @@ from . import distributed, reference_runs, runtime, train
 from .accel import accel_for, prepare_model
 from .evaluation import full_image_loader, summarize_matrix
 from .voc import find_voc_root
-from .voc_dataset import VOCSegDataset, train_transform
+from .voc_dataset import NormalizeBatch, crop_dataset
 
 
 def parse(argv=None) -> argparse.Namespace:
@@ -72,12 +72,11 @@ def config_from(args) -> dict:
 
 
 def _train_loader(cfg: dict, root) -> DataLoader:
-    dataset = VOCSegDataset(root, "train", train_transform(cfg["crop"], cfg["scale"]),
-                            cache=True)
+    dataset = crop_dataset(root, "train", cfg["crop"], cfg["scale"], cache=True)
     sampler = distributed.train_sampler(dataset, cfg["seed"])
     return DataLoader(dataset, cfg["batch_size"], shuffle=sampler is None, sampler=sampler,
                       drop_last=True, generator=torch.Generator().manual_seed(cfg["seed"]),
-                      pin_memory=torch.cuda.is_available())
+                      pin_memory=torch.cuda.is_available(), collate_fn=NormalizeBatch())
 
 
 def _val_loader(root) -> DataLoader:

@@ -1,14 +1,11 @@
-"""A lazy VOC segmentation Dataset and transforms that move image and mask together.
+"""A lazy (or cached) VOC segmentation Dataset, and the DataLoaders the notebooks train with.
 
-Every transform takes and returns a pair ``(image, label)``: ``image`` a ``(3, H, W)`` tensor
-(uint8 as decoded, or float in [0, 1]), ``label`` an integer ``(H, W)`` tensor. Geometry (crop,
-flip, resize) is applied to both with the *same* random draw; labels are resized with NEAREST
-(never blended into invalid classes) and padded with 255 (void), so padding never counts in the
-loss or the metrics. Randomness comes from ``torch``'s generator, so ``set_seed`` makes it
-repeatable. The Dataset hands the transforms uint8 images, so crops are cut before any pixel is
-converted to float, and returns float images in [0, 1] (normalised when the pipeline says so)
-with int64 labels. The same pipelines written with ``torchvision.transforms.v2`` are in
-:mod:`course_utils.augment_v2`.
+The Dataset hands its transform the decoded uint8 image and uint8 label, so crops are cut
+before any pixel is converted to float, and returns float images in [0, 1] (normalised when
+the pipeline says so) with int64 labels; with ``raw=True`` it leaves that conversion to a
+collate function that does it per batch (:class:`NormalizeBatch`). The paired transforms are
+in :mod:`course_utils.pair_transforms` (importable from here too); the same pipelines in
+``torchvision.transforms.v2`` are in :mod:`course_utils.augment_v2`.
 """
 
 from __future__ import annotations
@@ -16,209 +13,33 @@ from __future__ import annotations
 import os
 
 import torch
-import torch.nn.functional as F
 from torch.utils.data import Dataset
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
-from .voc import VOID, find_voc_root, read_example, read_split
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-def pair_size(size) -> tuple[int, int]:
-    """``(H, W)`` from an int (square) or a pair."""
-    return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
-
-
-class Compose:
-    """Apply paired transforms in order."""
-
-    def __init__(self, transforms):
-        self.transforms = list(transforms)
-
-    def __call__(self, image, label):
-        for t in self.transforms:
-            image, label = t(image, label)
-        return image, label
-
-    def __repr__(self):
-        return f"Compose({self.transforms})"
-
-
-def pad_to(image, label, size):
-    """Pad on the right/bottom up to ``size`` (H, W): image with 0, label with 255 (void)."""
-    h, w = label.shape[-2:]
-    ph, pw = max(size[0] - h, 0), max(size[1] - w, 0)
-    if ph or pw:
-        image = F.pad(image, (0, pw, 0, ph), value=0.0)
-        label = F.pad(label, (0, pw, 0, ph), value=VOID)
-    return image, label
-
-
-def crop_window(image, label, top: int, left: int, size):
-    """The ``size`` window at (``top``, ``left``) of the pair padded as :func:`pad_to` pads it.
-
-    The same result as ``pad_to`` followed by slicing, without building the padded image:
-    a window inside the image is a view; one that runs past the bottom or right edge is a new
-    tensor of zeros (image) or 255 (label) with the overlap copied in.
-    """
-    h, w = label.shape[-2:]
-    rows, cols = slice(top, top + size[0]), slice(left, left + size[1])
-    if top + size[0] <= h and left + size[1] <= w:
-        return image[..., rows, cols], label[rows, cols]
-    out_image = image.new_zeros((*image.shape[:-2], *size))
-    out_label = label.new_full(size, VOID)
-    hh, ww = min(h - top, size[0]), min(w - left, size[1])
-    out_image[..., :hh, :ww] = image[..., top:top + hh, left:left + ww]
-    out_label[:hh, :ww] = label[top:top + hh, left:left + ww]
-    return out_image, out_label
-
-
-class RandomCrop:
-    """A random ``size`` crop of image and label at the same place.
-
-    Images smaller than the crop are padded first (image 0, label 255), so no image is ever
-    dropped, unlike d2l's ``VOCSegDataset``, which filters them out.
-    """
-
-    def __init__(self, size):
-        self.size = pair_size(size)
-
-    def __call__(self, image, label):
-        h, w = label.shape
-        top = int(torch.randint(0, max(h, self.size[0]) - self.size[0] + 1, ()))
-        left = int(torch.randint(0, max(w, self.size[1]) - self.size[1] + 1, ()))
-        return crop_window(image, label, top, left, self.size)
-
-    def __repr__(self):
-        return f"RandomCrop({self.size})"
-
-
-class CenterCrop(RandomCrop):
-    """The central ``size`` crop (padded with 0 / 255 when the image is smaller)."""
-
-    def __call__(self, image, label):
-        h, w = label.shape
-        top, left = max(h - self.size[0], 0) // 2, max(w - self.size[1], 0) // 2
-        return crop_window(image, label, top, left, self.size)
-
-    def __repr__(self):
-        return f"CenterCrop({self.size})"
-
-
-class RandomHorizontalFlip:
-    """Mirror image and label together with probability ``p``."""
-
-    def __init__(self, p: float = 0.5):
-        self.p = p
-
-    def __call__(self, image, label):
-        if float(torch.rand(())) < self.p:
-            return image.flip(-1), label.flip(-1)
-        return image, label
-
-    def __repr__(self):
-        return f"RandomHorizontalFlip(p={self.p})"
-
-
-def resize_pair(image, label, size):
-    """``image`` bilinear (antialiased when shrinking) to float [0, 1], ``label`` NEAREST."""
-    shrink = size[0] < label.shape[-2] or size[1] < label.shape[-1]
-    image = F.interpolate(to_unit_float(image)[None], size=size, mode="bilinear",
-                          align_corners=False, antialias=shrink)[0]
-    label = F.interpolate(label[None, None].float(), size=size,
-                          mode="nearest")[0, 0].to(label.dtype)
-    return image, label
-
-
-class Resize:
-    """Resize to ``size`` (H, W): bilinear for the image, NEAREST for the label."""
-
-    def __init__(self, size):
-        self.size = pair_size(size)
-
-    def __call__(self, image, label):
-        return resize_pair(image, label, self.size)
-
-    def __repr__(self):
-        return f"Resize({self.size})"
-
-
-def check_scale_range(low: float, high: float) -> tuple[float, float]:
-    """``(low, high)`` of a scale jitter, or a ValueError unless ``0 < low <= high``."""
-    if not 0 < low <= high:
-        raise ValueError(f"RandomScale: need 0 < low <= high, got low={low}, high={high}")
-    return low, high
-
-
-def draw_scaled_size(size, low: float, high: float) -> tuple[int, int]:
-    """``size`` (H, W) times one factor drawn uniformly from ``[low, high]`` (one torch draw,
-    so ``set_seed`` repeats it), rounded, at least 1 pixel a side."""
-    s = low + (high - low) * float(torch.rand(()))
-    return max(1, round(size[0] * s)), max(1, round(size[1] * s))
-
-
-class RandomScale:
-    """Rescale image and label together by a factor drawn uniformly from ``[low, high]``.
-
-    Scale jitter, as torchvision's segmentation reference does with ``RandomResize``: objects
-    are seen at many sizes, so the network does not learn one size per class.
-    """
-
-    def __init__(self, low: float = 0.75, high: float = 1.5):
-        self.low, self.high = check_scale_range(low, high)
-
-    def __call__(self, image, label):
-        return resize_pair(image, label, draw_scaled_size(label.shape[-2:], self.low, self.high))
-
-    def __repr__(self):
-        return f"RandomScale({self.low}, {self.high})"
-
-
-def to_unit_float(image: torch.Tensor) -> torch.Tensor:
-    """A uint8 image as float in [0, 1]; a float image unchanged."""
-    return image.float().div_(255.0) if image.dtype == torch.uint8 else image
-
-
-class Normalize:
-    """Standardise the image channels (ImageNet statistics by default); the label is untouched.
-
-    Takes a float image in [0, 1] or a uint8 image (0-255, converted in the same pass).
-    """
-
-    def __init__(self, mean=IMAGENET_MEAN, std=IMAGENET_STD):
-        self.mean = torch.tensor(mean).view(3, 1, 1)
-        self.std = torch.tensor(std).view(3, 1, 1)
-        self._mean255, self._inv_std255 = 255.0 * self.mean, 1.0 / (255.0 * self.std)
-
-    def __call__(self, image, label):
-        if image.dtype == torch.uint8:  # convert once, then subtract and scale in place
-            return image.float().sub_(self._mean255).mul_(self._inv_std255), label
-        return (image - self.mean) / self.std, label
-
-    def __repr__(self):
-        return "Normalize()"
-
-
-def denormalize(image, mean=IMAGENET_MEAN, std=IMAGENET_STD):
-    """Undo :class:`Normalize` for display: back to [0, 1] floats."""
-    m = torch.tensor(mean, device=image.device).view(-1, 1, 1)
-    s = torch.tensor(std, device=image.device).view(-1, 1, 1)
-    return (image * s + m).clamp(0, 1)
-
-
-def train_transform(crop, scale: tuple[float, float] | None = None) -> Compose:
-    """The usual training pipeline: (scale jitter,) random crop (padded), random flip,
-    normalise."""
-    steps = [RandomScale(*scale)] if scale else []
-    return Compose([*steps, RandomCrop(crop), RandomHorizontalFlip(), Normalize()])
-
-
-def eval_transform(crop) -> Compose:
-    """Deterministic evaluation pipeline: centre crop (padded), normalise."""
-    return Compose([CenterCrop(crop), Normalize()])
+from .pair_transforms import (  # noqa: F401  (re-exported: the notebooks import them from here)
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    CenterCrop,
+    Compose,
+    Normalize,
+    NormalizeBatch,
+    RandomCrop,
+    RandomHorizontalFlip,
+    RandomScale,
+    Resize,
+    check_scale_range,
+    crop_window,
+    denormalize,
+    draw_scaled_size,
+    eval_transform,
+    pad_to,
+    pair_size,
+    resize_pair,
+    to_unit_float,
+    train_transform,
+)
+from .voc import find_voc_root, read_example, read_split
 
 
 def apply_v2(transform, image, label):
@@ -242,14 +63,18 @@ class VOCSegDataset(Dataset):
     :func:`apply_v2`). ``cache=True`` decodes every
     image and mask once, at construction, and keeps them as uint8 (4 bytes a pixel): epochs
     then decode nothing, for a quarter of the memory that float images would take.
+    ``raw=True`` returns the items as the transform leaves them (uint8 image and label unless
+    a step made the image float), for :class:`NormalizeBatch` to convert batch by batch.
     """
 
     def __init__(self, root: str | os.PathLike | None = None, split: str = "train",
-                 transform=None, max_items: int | None = None, cache: bool = False):
+                 transform=None, max_items: int | None = None, cache: bool = False,
+                 raw: bool = False):
         self.root = find_voc_root(root)
         self.split = split
         self.ids = read_split(self.root, split)[:max_items]
         self.transform = transform
+        self.raw = raw
         self._cache = [self._read(i) for i in self.ids] if cache else None
 
     def _read(self, image_id: str):
@@ -265,18 +90,41 @@ class VOCSegDataset(Dataset):
             image, label = apply_v2(self.transform, image, label)
         elif self.transform is not None:
             image, label = self.transform(image, label)
-        return to_unit_float(image), label.long()
+        return (image, label) if self.raw else (to_unit_float(image), label.long())
 
     def __repr__(self):
         cached = ", cached" if self._cache is not None else ""
+        cached += ", raw" if self.raw else ""
         return (f"VOCSegDataset(split={self.split!r}, n={len(self)}{cached}, "
                 f"transform={self.transform!r})")
+
+
+def crop_dataset(root, split: str, crop, scale: tuple[float, float] | None = None,
+                 max_items: int | None = None, cache: bool = False,
+                 use_v2: bool = False) -> VOCSegDataset:
+    """Random training crops (``split="train"``) or centre crops (any other split) of VOC.
+
+    The items are ``raw``: they stay uint8 and the DataLoader normalises whole batches
+    (``collate_fn=NormalizeBatch()``), bit-identical to normalising each item and faster.
+    ``use_v2`` builds the pipelines with ``torchvision.transforms.v2``
+    (:mod:`course_utils.augment_v2`) instead of the hand-written ones.
+    """
+    if use_v2:
+        from . import augment_v2 as pipelines
+    else:
+        from . import pair_transforms as pipelines
+    if split == "train":
+        transform = pipelines.train_transform(crop, scale, normalize=False)
+    else:
+        transform = pipelines.eval_transform(crop, normalize=False)
+    return VOCSegDataset(root, split, transform, max_items=max_items, cache=cache, raw=True)
 
 
 def loaders(crop, batch_size: int, root=None, val_crop=None, num_workers: int = 0,
             max_train: int | None = None, max_val: int | None = None, seed: int = 0,
             scale: tuple[float, float] | None = None, cache: bool = False, use_v2: bool = False):
-    """Train and val DataLoaders over VOC (or the mini set) with the standard transforms.
+    """Train and val DataLoaders over VOC (or the mini set) with the standard transforms
+    (:func:`crop_dataset`).
 
     ``scale`` adds scale jitter to the training crops; ``cache`` keeps the decoded images in
     memory (see :class:`VOCSegDataset`); ``use_v2`` builds the same pipelines with
@@ -286,16 +134,11 @@ def loaders(crop, batch_size: int, root=None, val_crop=None, num_workers: int = 
     """
     from torch.utils.data import DataLoader
 
-    if use_v2:
-        from .augment_v2 import eval_transform as eval_tf
-        from .augment_v2 import train_transform as train_tf
-    else:
-        train_tf, eval_tf = train_transform, eval_transform
-    train = VOCSegDataset(root, "train", train_tf(crop, scale), max_items=max_train,
-                          cache=cache)
-    val = VOCSegDataset(root, "val", eval_tf(val_crop or crop), max_items=max_val, cache=cache)
+    train = crop_dataset(root, "train", crop, scale, max_train, cache, use_v2)
+    val = crop_dataset(root, "val", val_crop or crop, None, max_val, cache, use_v2)
     pin = torch.cuda.is_available()
     gen = torch.Generator().manual_seed(seed)
     return (DataLoader(train, batch_size, shuffle=True, drop_last=True, generator=gen,
-                       num_workers=num_workers, pin_memory=pin),
-            DataLoader(val, batch_size, shuffle=False, num_workers=num_workers, pin_memory=pin))
+                       num_workers=num_workers, pin_memory=pin, collate_fn=NormalizeBatch()),
+            DataLoader(val, batch_size, shuffle=False, num_workers=num_workers, pin_memory=pin,
+                       collate_fn=NormalizeBatch()))
