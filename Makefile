@@ -32,9 +32,11 @@ lab: install
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" notebooks/00-start-here.ipynb \
 		$(ROOT_FLAG) $(LAB_ARGS)
 
-# Unit tests; the reference models re-evaluated; strict nbval with this CPU's kernels, then the
-# student copies run on that pass's checkpoints; strict nbval with another CPU's kernels.
-test: unit verify nbval-native-and-students nbval-other-cpu
+# Unit tests; then two passes, one per kernel set, each in a fresh checkpoint folder: the
+# shipped reference models re-evaluated against the manifest (`--verify`, which computes their
+# predictions afresh and leaves them in the folder for the notebooks), strict nbval, and after
+# this CPU's pass the student copies on that pass's checkpoints.
+test: unit nbval-native-and-students nbval-other-cpu
 
 unit: install
 	$(PY) -m pytest tests -n 2 -q -m "not student_copies"
@@ -45,21 +47,22 @@ students: install
 # Strict nbval twice against the same stored outputs: native kernels, then another CPU's.
 nbval: nbval-native nbval-other-cpu
 
-# Each pass trains in a fresh checkpoint folder: nothing is reused, a learner's checkpoints/
-# is never touched.
-RUN_NBVAL = d=$$(mktemp -d) && COURSE_CHECKPOINT_DIR=$$d COURSE_PROFILE=fast
-NBVAL_END = $(PY) -m pytest $(NBVAL) -n 2 --dist loadscope notebooks/; s=$$?; rm -rf $$d; exit $$s
+# Each pass trains in a fresh checkpoint folder: nothing is reused from an earlier run, a
+# learner's checkpoints/ is never touched.
+PASS_DIR = d=$$(mktemp -d) && export COURSE_CHECKPOINT_DIR=$$d COURSE_PROFILE=fast
+VERIFY = $(PY) -m course_utils.reference --verify
+RUN_NBVAL = $(PY) -m pytest $(NBVAL) -n 2 --dist loadscope notebooks/
+PASS_END = s=$$?; rm -rf $$d; exit $$s
 
 nbval-native: install
-	$(RUN_NBVAL) $(NBVAL_END)
+	$(PASS_DIR) && $(VERIFY) && $(RUN_NBVAL); $(PASS_END)
 
 nbval-native-and-students: install
-	d=$$(mktemp -d) && export COURSE_CHECKPOINT_DIR=$$d COURSE_PROFILE=fast && \
-	$(PY) -m pytest $(NBVAL) -n 2 --dist loadscope notebooks/ && \
-	$(PY) -m pytest tests/test_student.py -n 2 -q -m student_copies; s=$$?; rm -rf $$d; exit $$s
+	$(PASS_DIR) && $(VERIFY) && $(RUN_NBVAL) && \
+	$(PY) -m pytest tests/test_student.py -n 2 -q -m student_copies; $(PASS_END)
 
 nbval-other-cpu: install
-	$(RUN_NBVAL) $(OTHER_CPU) $(NBVAL_END)
+	$(PASS_DIR) $(OTHER_CPU) && $(VERIFY) && $(RUN_NBVAL); $(PASS_END)
 
 # Re-evaluate the shipped reference models and check reference/manifest.json.
 verify: install

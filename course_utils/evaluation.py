@@ -12,8 +12,10 @@ import torch
 from torch.utils.data import DataLoader
 
 from .metrics import ConfusionMatrix, boundary_mask
+from .pair_transforms import Compose, Normalize
+from .predictions import predictions
 from .voc import NUM_CLASSES, VOID
-from .voc_dataset import Compose, Normalize, VOCSegDataset
+from .voc_dataset import VOCSegDataset
 
 BAND_WIDTH = 3  # pixels on each side of a label change
 
@@ -30,15 +32,22 @@ def full_image_loader(root=None, split: str = "val", max_items: int | None = Non
     return DataLoader(dataset, batch_size=1, shuffle=False)
 
 
-def region_matrices(model, loader, num_classes: int = NUM_CLASSES,
-                    width: int = BAND_WIDTH) -> dict[str, ConfusionMatrix]:
-    """Confusion matrices of ``model`` over ``loader``: ``"all"`` pixels, the boundary
-    ``"band"`` and the ``"interior"`` (void excluded everywhere)."""
-    from .train import predict  # train imports metrics, which this module also needs
+def _batches(model, loader, cache: bool, refresh: bool = False):
+    """``(predictions, labels)`` batch by batch, the predictions from :func:`predictions`
+    (so cached ones are read, not computed again)."""
+    maps, start = predictions(model, loader, cache, refresh), 0
+    for _, labels in loader:
+        yield torch.stack(maps[start:start + len(labels)]), labels
+        start += len(labels)
 
+
+def region_matrices(model, loader, num_classes: int = NUM_CLASSES, width: int = BAND_WIDTH,
+                    cache: bool = True, refresh: bool = False) -> dict[str, ConfusionMatrix]:
+    """Confusion matrices of ``model`` over ``loader``: ``"all"`` pixels, the boundary
+    ``"band"`` and the ``"interior"`` (void excluded everywhere). ``cache``, ``refresh``:
+    see :func:`course_utils.predictions.predictions`."""
     cms = {k: ConfusionMatrix(num_classes) for k in ("all", "band", "interior")}
-    for images, labels in loader:
-        preds = predict(model, images).cpu()
+    for preds, labels in _batches(model, loader, cache, refresh):
         band = boundary_mask(labels, width)
         cms["all"].update(preds, labels)
         cms["band"].update(preds, labels.masked_fill(~band, VOID))
@@ -74,17 +83,15 @@ def summarize(cms: dict[str, ConfusionMatrix]) -> dict:
 
 
 # --------------------------------------------------------------------------- over images
-def per_image_matrices(model, loader, num_classes: int = NUM_CLASSES) -> torch.Tensor:
+def per_image_matrices(model, loader, num_classes: int = NUM_CLASSES,
+                       cache: bool = True) -> torch.Tensor:
     """One ``(C, C)`` confusion matrix per image of ``loader`` (batches of one): ``(N, C, C)``.
 
     Their sum is the data set's matrix; kept apart they give per-image scores (the worst
     images of a model) and a bootstrap interval (:func:`bootstrap_miou`).
     """
-    from .train import predict
-
     out = []
-    for images, labels in loader:
-        preds = predict(model, images).cpu()
+    for preds, labels in _batches(model, loader, cache):
         for p, t in zip(preds, labels, strict=True):
             out.append(ConfusionMatrix(num_classes).update(p[None], t[None]).matrix)
     return torch.stack(out)

@@ -200,7 +200,10 @@ def compare_scores(expected: dict, measured: dict, tol: float = VERIFY_TOLERANCE
 
 def verify(names=None, manifest_path=None, root=None) -> list[str]:
     """Re-evaluate every shipped model (or ``names``) on the val split; return the problems
-    (empty when the files match their hashes and reproduce the manifest's scores)."""
+    (empty when the files match their hashes and reproduce the manifest's scores).
+
+    The predictions are always computed afresh; they are then left in the checkpoint folder
+    (:mod:`course_utils.predictions`), so the notebooks that score these models read them."""
     manifest = read_manifest(manifest_path)
     problems = []
     if manifest["data"]["fingerprint"] != data_fingerprint(root):
@@ -213,7 +216,7 @@ def verify(names=None, manifest_path=None, root=None) -> list[str]:
         except ReferenceModelError as err:
             problems.append(str(err))
             continue
-        measured = runs_mod.evaluate_run(model, root)
+        measured = runs_mod.evaluate_run(model, root, store=True)
         problems += [f"{name}: {p}" for p in compare_scores(entry["val"], measured)]
     return problems
 

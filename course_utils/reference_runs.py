@@ -27,7 +27,7 @@ from .deeplab import DeepLab
 from .dice import ce_dice_loss
 from .evaluation import full_image_loader, region_matrices, summarize
 from .voc import NUM_CLASSES, VOID, pixel_counts
-from .voc_dataset import VOCSegDataset, train_transform
+from .voc_dataset import NormalizeBatch, crop_dataset
 
 WORK_DIR = runtime.REPO_ROOT / "checkpoints" / "reference"  # resumable state, git-ignored
 SEEDS = (0, 1, 2)
@@ -111,19 +111,23 @@ def round_to_half_(model: nn.Module) -> nn.Module:
     return model
 
 
-def evaluate_run(model: nn.Module, root=None) -> dict:
+def evaluate_run(model: nn.Module, root=None, store: bool = False) -> dict:
     """Full-image validation scores of a trained run (see :mod:`course_utils.evaluation`),
-    computed in float64 on the CPU as :func:`course_utils.reference.load` gives the model."""
+    computed in float64 on the CPU as :func:`course_utils.reference.load` gives the model.
+
+    Always computed, never read from a cache; ``store`` leaves the predictions in the
+    checkpoint folder for the notebooks (:mod:`course_utils.predictions`)."""
     model = copy.deepcopy(model).to(device="cpu", dtype=torch.float64)
-    return summarize(region_matrices(model, full_image_loader(root, "val")))
+    return summarize(region_matrices(model, full_image_loader(root, "val"), cache=store,
+                                     refresh=True))
 
 
 # --------------------------------------------------------------------------- one run
 def _train_run(name: str, cfg: dict, device, report, root, ship_dir, work_dir) -> dict:
-    dataset = VOCSegDataset(root, "train", train_transform(cfg["crop"], cfg["scale"]),
-                            cache=True)
+    dataset = crop_dataset(root, "train", cfg["crop"], cfg["scale"], cache=True)
     train_dl = DataLoader(dataset, cfg["batch_size"], shuffle=True, drop_last=True,
-                          generator=torch.Generator().manual_seed(cfg["seed"]))
+                          generator=torch.Generator().manual_seed(cfg["seed"]),
+                          collate_fn=NormalizeBatch())
     net = build_model(cfg["model"])
     history = train.fit(net, train_dl, loss=build_loss(cfg["loss"], root),
                         epochs=cfg["epochs"], lr=cfg["lr"], optimizer=cfg["optimizer"],

@@ -157,14 +157,19 @@ def relpath(path: str | os.PathLike) -> str:
         return str(p)
 
 
+def checkpoint_dir() -> Path:
+    """The folder notebooks keep checkpoints (and cached predictions) in:
+    ``$COURSE_CHECKPOINT_DIR`` when set (the tests point it at a fresh folder, so they train
+    and never touch a learner's checkpoints), else ``checkpoints/`` in the repository."""
+    return Path(os.environ.get(CHECKPOINT_ENV) or REPO_ROOT / "checkpoints")
+
+
 def checkpoint_path(name: str, data: str | None = None) -> Path:
     """Where a notebook keeps the checkpoint ``name``: ``checkpoints/<name>-<profile>[-<data>].pt``.
 
-    The folder is ``$COURSE_CHECKPOINT_DIR`` when set (the tests point it at a fresh folder,
-    so they train and never touch a learner's checkpoints), else ``checkpoints/`` in the
-    repository. ``data`` names the data set (:func:`course_utils.voc.data_tag`), so a model
-    trained on the mini set is never reused on real VOC.
+    The folder is :func:`checkpoint_dir`. ``data`` names the data set
+    (:func:`course_utils.voc.data_tag`), so a model trained on the mini set is never reused
+    on real VOC.
     """
-    folder = Path(os.environ.get(CHECKPOINT_ENV) or REPO_ROOT / "checkpoints")
     parts = [name, profile()] + ([data] if data else [])
-    return folder / ("-".join(parts) + ".pt")
+    return checkpoint_dir() / ("-".join(parts) + ".pt")

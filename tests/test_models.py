@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 import torchvision
 from torch import nn
+from voc_fixtures import stalled_connection
 
 from course_utils import models, pretrained
 from course_utils.models import (
@@ -231,7 +232,7 @@ def test_pretrained_default_is_random_init_without_network(monkeypatch):
 
 def test_pretrained_falls_back_fast_when_server_stalls(offline_home, monkeypatch, capsys):
     # A connection that never answers (a firewall dropping packets): the probe must give up.
-    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: time.sleep(60))
+    monkeypatch.setattr(socket, "create_connection", stalled_connection)
     monkeypatch.setattr(torch.hub, "load_state_dict_from_url",
                         lambda *a, **k: pytest.fail("download tried after a failed probe"))
     start = time.perf_counter()

@@ -9,6 +9,7 @@ import time
 import pytest
 import torch
 from torchvision.models import segmentation
+from voc_fixtures import stalled_connection
 
 from course_utils import pretrained
 
@@ -20,7 +21,7 @@ def empty_cache(tmp_path, monkeypatch):
 
 
 def test_unavailable_weights_say_how_to_get_them_and_never_hang(empty_cache, monkeypatch):
-    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: time.sleep(60))
+    monkeypatch.setattr(socket, "create_connection", stalled_connection)
     monkeypatch.setattr(torch.hub, "load_state_dict_from_url",
                         lambda *a, **k: pytest.fail("download tried after a failed probe"))
     start = time.perf_counter()

@@ -241,3 +241,20 @@ def test_init_encoder_copies_the_backbone_only(trained):
     wrong = reference_runs.build_model({"name": "unet", "depth": 2, "width": 8})
     with pytest.raises(ReferenceModelError, match="does not fit"):
         reference.init_encoder(wrong, "unet", manifest_path=path)
+
+
+def test_verify_computes_afresh_and_leaves_its_predictions_to_the_notebooks(
+        trained, voc_root, monkeypatch):
+    from course_utils import evaluation, predictions, train
+
+    path, _ = trained
+    model = reference.load("unet", manifest_path=path)[0]
+    loader = evaluation.full_image_loader(voc_root, "val")
+    planted = predictions.cache_path(model, loader)
+    zeros = [torch.zeros_like(label[0]) for _, label in loader]
+    predictions._write(planted, zeros)  # wrong predictions a cache-reading verify would score
+    assert reference.verify(["unet"], manifest_path=path, root=voc_root) == []
+    expected = [train.predict(model, x)[0] for x, _ in loader]
+    monkeypatch.setattr(train, "predict", lambda *a: pytest.fail("computed again"))
+    stored = predictions.predictions(model, loader)  # what a notebook gets after verify
+    assert all(torch.equal(a, b) for a, b in zip(stored, expected, strict=True))

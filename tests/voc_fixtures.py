@@ -1,7 +1,9 @@
-"""Build tiny VOC-layout folders in a test's tmp_path (shared by the voc tests)."""
+"""Build tiny VOC-layout folders in a test's tmp_path (shared by the voc tests), and other
+stand-ins the tests share."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -32,3 +34,11 @@ def make_voc(root: Path, sizes=((40, 60), (50, 30), (24, 24)), split="train", se
     for name in {split, "trainval"}:
         (voc / "ImageSets" / "Segmentation" / f"{name}.txt").write_text("\n".join(ids) + "\n")
     return voc
+
+
+def stalled_connection(*args, **kwargs):
+    """A stand-in for ``socket.create_connection`` to a server that never answers: it hangs,
+    then times out (as a real one does), so the probe's thread ends without an error even
+    when it outlives its test."""
+    time.sleep(60)
+    raise TimeoutError("no answer")
