@@ -1,21 +1,21 @@
 """The course's training and evaluation pipelines, written with ``torchvision.transforms.v2``.
 
-Notebook 01 builds the paired transforms by hand (``voc_dataset``); this module gives the same
-pipelines as torchvision's v2 API runs them on ``tv_tensors.Image`` / ``tv_tensors.Mask`` pairs,
+Notebook 01 builds paired transforms by hand; ``course_utils`` then trains and evaluates with
+these, as torchvision's v2 API runs them on ``tv_tensors.Image`` / ``tv_tensors.Mask`` pairs,
 the way torchvision's own segmentation reference does (``references/segmentation/presets.py``
 with ``use_v2``). v2 moves the mask with the image, resizes it NEAREST and leaves it out of
-photometric steps. Two steps v2 lacks are written as v2 transforms: padding on the right and
-bottom only (the reference's ``PadIfSmaller``) and scale jitter by a factor (``RandomScale``).
+photometric steps. The steps v2 lacks, or draws in another way, are v2 transforms of their own:
+padding on the right and bottom only (the reference's ``PadIfSmaller``; v2's
+``RandomCrop(pad_if_needed=True)`` pads both sides), scale jitter by a factor
+(``RandomScale``), a random crop that draws its corner even when a side has no room (v2's skips
+the draw, which would shift every later random number), a centre crop that puts an odd margin's
+extra pixel below and to the right, and the normalisation of uint8 images in one pass.
 
-The random draws come in the same order as the hand-written pipeline's (scale factor, crop
-top, crop left, flip), so with the same seed both cut the same crops, labels equal and images
-equal up to float rounding (v2 divides by 255 and by the std, the hand-written normalisation
-multiplies by one reciprocal; v2 resizes uint8 images in uint8), as long as every image is
-larger than the crop: where a side has no room to move, ``v2.RandomCrop`` skips its draw and
-the hand-written crop draws 0, and the two sequences part from there. Pass either to
-``VOCSegDataset`` or ask ``voc_dataset.loaders(..., use_v2=True)``. The hand-written pipeline stays
-the default: the reference models were trained with it, and on a cached item it costs about
-a fifth of what the v2 pipeline costs (``make bench``).
+Each step draws with :mod:`course_utils.pair_transforms`' functions, in the same order, and does
+the same arithmetic, so the tensor pipeline there gives the same tensors bit for bit from the
+same seed: the reference models, trained before this module became the default, are exactly
+what ``make reference`` trains with it (tested). That tensor pipeline is the fast path for cached
+data, where v2's per-call overhead would dominate (``make bench``).
 """
 
 from __future__ import annotations
@@ -28,9 +28,13 @@ from torchvision.transforms.v2 import functional as TF
 from .pair_transforms import (
     IMAGENET_MEAN,
     IMAGENET_STD,
+    Normalize,
+    center_origin,
     check_scale_range,
+    draw_crop_origin,
     draw_scaled_size,
     pair_size,
+    to_unit_float,
 )
 from .voc import VOID
 
@@ -64,7 +68,8 @@ class RandomScale(v2.Transform):
     """Resize image and mask by one factor drawn uniformly from ``[low, high]`` (scale jitter).
 
     torchvision's reference draws a target size (``v2.RandomResize``); a factor keeps the
-    mini set's varied image sizes in proportion. The draw is the hand-written one's.
+    mini set's varied image sizes in proportion. The image is resized as floats in [0, 1]
+    (antialiased when shrinking), the mask NEAREST, as ``pair_transforms.RandomScale`` does.
     """
 
     def __init__(self, low: float = 0.75, high: float = 1.5):
@@ -72,34 +77,73 @@ class RandomScale(v2.Transform):
         self.low, self.high = check_scale_range(low, high)
 
     def make_params(self, flat_inputs):
-        return {"size": list(draw_scaled_size(v2.query_size(flat_inputs), self.low, self.high))}
+        h, w = v2.query_size(flat_inputs)
+        size = draw_scaled_size((h, w), self.low, self.high)
+        return {"size": list(size), "shrink": size[0] < h or size[1] < w}
 
     def transform(self, inpt, params):
-        return self._call_kernel(TF.resize, inpt, size=params["size"], antialias=True)
+        if isinstance(inpt, tv_tensors.Image):
+            inpt = tv_tensors.wrap(to_unit_float(inpt.as_subclass(torch.Tensor)), like=inpt)
+        return self._call_kernel(TF.resize, inpt, size=params["size"],
+                                 antialias=params["shrink"])
 
 
-def _to_float_and_normalize(normalize: bool = True):
-    """Float conversion and ImageNet normalisation, or nothing when ``normalize`` is False
-    (the batch does it: ``pair_transforms.NormalizeBatch``)."""
-    if not normalize:
-        return []
-    return [v2.ToDtype({tv_tensors.Image: torch.float32, "others": None}, scale=True),
-            v2.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
+class RandomCrop(v2.Transform):
+    """A random ``size`` crop at one place for image and mask, after :class:`PadIfSmaller`.
+
+    ``v2.RandomCrop`` skips its draw for a side with no room; this one always draws (see
+    ``pair_transforms.draw_crop_origin``), so the draws after it do not depend on image sizes.
+    """
+
+    def __init__(self, size):
+        super().__init__()
+        self.size = pair_size(size)
+
+    def origin(self, size) -> tuple[int, int]:
+        return draw_crop_origin(size, self.size)
+
+    def make_params(self, flat_inputs):
+        return dict(zip(("top", "left"), self.origin(v2.query_size(flat_inputs)), strict=True))
+
+    def transform(self, inpt, params):
+        return self._call_kernel(TF.crop, inpt, top=params["top"], left=params["left"],
+                                 height=self.size[0], width=self.size[1])
+
+
+class CenterCrop(RandomCrop):
+    """The central ``size`` crop, after :class:`PadIfSmaller`; an odd margin's extra pixel goes
+    below and to the right (``v2.CenterCrop`` rounds it half to even)."""
+
+    def origin(self, size) -> tuple[int, int]:
+        return center_origin(size, self.size)
+
+
+class NormalizeImage(v2.Transform):
+    """ImageNet normalisation of the image (uint8 converted in the same pass, or float in
+    [0, 1]); the mask is left alone. ``pair_transforms.Normalize``'s arithmetic, so every path
+    normalises to the same bits; ``v2.ToDtype`` + ``v2.Normalize`` agree up to float rounding."""
+
+    _transformed_types = (tv_tensors.Image,)
+
+    def __init__(self, mean=IMAGENET_MEAN, std=IMAGENET_STD):
+        super().__init__()
+        self.normalize = Normalize(mean, std)
+
+    def transform(self, inpt, params):
+        image, _ = self.normalize(inpt.as_subclass(torch.Tensor), None)
+        return tv_tensors.wrap(image, like=inpt)
 
 
 def train_transform(crop, scale: tuple[float, float] | None = None,
                     normalize: bool = True) -> v2.Compose:
-    """(Scale jitter,) pad if smaller, random crop, random flip, float, normalise: the
-    hand-written ``voc_dataset.train_transform`` in v2."""
+    """(Scale jitter,) pad if smaller, random crop, random flip, normalise (``normalize=False``
+    leaves that to the batch: ``pair_transforms.NormalizeBatch``)."""
     steps = [RandomScale(*scale)] if scale else []
-    return v2.Compose([*steps, PadIfSmaller(crop), v2.RandomCrop(pair_size(crop)),
-                       v2.RandomHorizontalFlip(), *_to_float_and_normalize(normalize)])
+    return v2.Compose([*steps, PadIfSmaller(crop), RandomCrop(crop), v2.RandomHorizontalFlip(),
+                       *([NormalizeImage()] if normalize else [])])
 
 
 def eval_transform(crop, normalize: bool = True) -> v2.Compose:
-    """Pad if smaller, centre crop, float, normalise (``voc_dataset.eval_transform`` in v2).
-
-    v2's ``CenterCrop`` rounds an odd margin half to even (Python's ``round``) where the
-    hand-written one rounds down, so the two can sit one pixel apart."""
-    return v2.Compose([PadIfSmaller(crop), v2.CenterCrop(pair_size(crop)),
-                       *_to_float_and_normalize(normalize)])
+    """Pad if smaller, centre crop, normalise (or not, as in :func:`train_transform`)."""
+    return v2.Compose([PadIfSmaller(crop), CenterCrop(crop),
+                       *([NormalizeImage()] if normalize else [])])

@@ -1,13 +1,19 @@
-"""Paired transforms: each moves an image and its label mask together.
+"""Paired transforms with plain tensor ops: the fast path for cached data.
 
 Every transform takes and returns a pair ``(image, label)``: ``image`` a ``(3, H, W)`` tensor
 (uint8 as decoded, or float in [0, 1]), ``label`` an integer ``(H, W)`` tensor. Geometry (crop,
 flip, resize) is applied to both with the *same* random draw; labels are resized with NEAREST
 (never blended into invalid classes) and padded with 255 (void), so padding never counts in the
 loss or the metrics. Randomness comes from ``torch``'s generator, so ``set_seed`` makes it
-repeatable. Crops are cut from uint8 images before any pixel is converted to float. The same
-pipelines written with ``torchvision.transforms.v2`` are in :mod:`course_utils.augment_v2`;
-the Dataset that runs them is :mod:`course_utils.voc_dataset`.
+repeatable. Crops are cut from uint8 images before any pixel is converted to float.
+
+The course's default pipelines are written with ``torchvision.transforms.v2``
+(:mod:`course_utils.augment_v2`); they draw with the functions below, in the same order, and do
+the same arithmetic, so with the same seed both give the same tensors bit for bit (tested).
+What differs is the cost: a v2 transform spends tens of microseconds per call wrapping and
+dispatching, which is nothing next to decoding a file, but is most of an item's cost once the
+images are cached in memory. ``loaders(..., cache=True, use_v2=False)`` uses this module for
+that reason (``make bench`` times both). The Dataset is :mod:`course_utils.voc_dataset`.
 """
 
 from __future__ import annotations
@@ -70,6 +76,26 @@ def crop_window(image, label, top: int, left: int, size):
     return out_image, out_label
 
 
+def draw_crop_origin(size, crop) -> tuple[int, int]:
+    """``(top, left)`` of a random ``crop`` (H, W) in an image of ``size`` (H, W) padded up to
+    the crop: two torch draws, top then left, made even when a side has no room (then 0), so
+    the random stream after them does not depend on the image's size."""
+    top = int(torch.randint(0, max(size[0], crop[0]) - crop[0] + 1, ()))
+    left = int(torch.randint(0, max(size[1], crop[1]) - crop[1] + 1, ()))
+    return top, left
+
+
+def center_origin(size, crop) -> tuple[int, int]:
+    """``(top, left)`` of the central ``crop`` (H, W) of an image of ``size`` (H, W) padded up
+    to the crop: an odd margin puts the extra pixel below and to the right."""
+    return max(size[0] - crop[0], 0) // 2, max(size[1] - crop[1], 0) // 2
+
+
+def draw_flip(p: float) -> bool:
+    """True with probability ``p``: one torch draw, as ``v2.RandomHorizontalFlip`` makes it."""
+    return float(torch.rand(())) < p
+
+
 class RandomCrop:
     """A random ``size`` crop of image and label at the same place.
 
@@ -81,10 +107,7 @@ class RandomCrop:
         self.size = pair_size(size)
 
     def __call__(self, image, label):
-        h, w = label.shape
-        top = int(torch.randint(0, max(h, self.size[0]) - self.size[0] + 1, ()))
-        left = int(torch.randint(0, max(w, self.size[1]) - self.size[1] + 1, ()))
-        return crop_window(image, label, top, left, self.size)
+        return crop_window(image, label, *draw_crop_origin(label.shape, self.size), self.size)
 
     def __repr__(self):
         return f"RandomCrop({self.size})"
@@ -94,9 +117,7 @@ class CenterCrop(RandomCrop):
     """The central ``size`` crop (padded with 0 / 255 when the image is smaller)."""
 
     def __call__(self, image, label):
-        h, w = label.shape
-        top, left = max(h - self.size[0], 0) // 2, max(w - self.size[1], 0) // 2
-        return crop_window(image, label, top, left, self.size)
+        return crop_window(image, label, *center_origin(label.shape, self.size), self.size)
 
     def __repr__(self):
         return f"CenterCrop({self.size})"
@@ -109,7 +130,7 @@ class RandomHorizontalFlip:
         self.p = p
 
     def __call__(self, image, label):
-        if float(torch.rand(())) < self.p:
+        if draw_flip(self.p):
             return image.flip(-1), label.flip(-1)
         return image, label
 

@@ -3,9 +3,10 @@
 The Dataset hands its transform the decoded uint8 image and uint8 label, so crops are cut
 before any pixel is converted to float, and returns float images in [0, 1] (normalised when
 the pipeline says so) with int64 labels; with ``raw=True`` it leaves that conversion to a
-collate function that does it per batch (:class:`NormalizeBatch`). The paired transforms are
-in :mod:`course_utils.pair_transforms` (importable from here too); the same pipelines in
-``torchvision.transforms.v2`` are in :mod:`course_utils.augment_v2`.
+collate function that does it per batch (:class:`NormalizeBatch`). The pipelines are
+``torchvision.transforms.v2`` ones (:mod:`course_utils.augment_v2`: ``train_transform`` and
+``eval_transform`` here are those); the same pipelines with plain tensor ops, the fast path
+for cached data, are in :mod:`course_utils.pair_transforms` (its classes importable from here).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from torch.utils.data import Dataset
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
+from .augment_v2 import eval_transform, train_transform  # noqa: F401  (the default pipelines)
 from .pair_transforms import (  # noqa: F401  (re-exported: the notebooks import them from here)
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -32,12 +34,10 @@ from .pair_transforms import (  # noqa: F401  (re-exported: the notebooks import
     crop_window,
     denormalize,
     draw_scaled_size,
-    eval_transform,
     pad_to,
     pair_size,
     resize_pair,
     to_unit_float,
-    train_transform,
 )
 from .voc import find_voc_root, read_example, read_split
 
@@ -58,9 +58,10 @@ class VOCSegDataset(Dataset):
     the mini set). Items are ``(image, label)``: a float ``(3, H, W)`` image in [0, 1]
     (then whatever ``transform`` does, e.g. normalise) and an int64 ``(H, W)`` label with
     values 0-20 and 255 for void. By default nothing is preloaded, so construction is
-    instant and memory stays flat however large the split. ``transform`` is a paired
-    transform of this module or a ``torchvision.transforms.v2`` pipeline (see
-    :func:`apply_v2`). ``cache=True`` decodes every
+    instant and memory stays flat however large the split. ``transform`` is a
+    ``torchvision.transforms.v2`` pipeline (see :func:`apply_v2`), such as
+    :func:`train_transform`, or a paired transform of :mod:`~course_utils.pair_transforms`.
+    ``cache=True`` decodes every
     image and mask once, at construction, and keeps them as uint8 (4 bytes a pixel): epochs
     then decode nothing, for a quarter of the memory that float images would take.
     ``raw=True`` returns the items as the transform leaves them (uint8 image and label unless
@@ -101,13 +102,15 @@ class VOCSegDataset(Dataset):
 
 def crop_dataset(root, split: str, crop, scale: tuple[float, float] | None = None,
                  max_items: int | None = None, cache: bool = False,
-                 use_v2: bool = False) -> VOCSegDataset:
+                 use_v2: bool = True) -> VOCSegDataset:
     """Random training crops (``split="train"``) or centre crops (any other split) of VOC.
 
     The items are ``raw``: they stay uint8 and the DataLoader normalises whole batches
     (``collate_fn=NormalizeBatch()``), bit-identical to normalising each item and faster.
-    ``use_v2`` builds the pipelines with ``torchvision.transforms.v2``
-    (:mod:`course_utils.augment_v2`) instead of the hand-written ones.
+    The pipelines are ``torchvision.transforms.v2`` ones (:mod:`course_utils.augment_v2`);
+    ``use_v2=False`` runs the same draws and arithmetic with plain tensor ops
+    (:mod:`course_utils.pair_transforms`): the same items bit for bit, several times cheaper
+    per item, which only shows once ``cache=True`` has taken the decoding away.
     """
     if use_v2:
         from . import augment_v2 as pipelines
@@ -122,13 +125,13 @@ def crop_dataset(root, split: str, crop, scale: tuple[float, float] | None = Non
 
 def loaders(crop, batch_size: int, root=None, val_crop=None, num_workers: int = 0,
             max_train: int | None = None, max_val: int | None = None, seed: int = 0,
-            scale: tuple[float, float] | None = None, cache: bool = False, use_v2: bool = False):
+            scale: tuple[float, float] | None = None, cache: bool = False, use_v2: bool = True):
     """Train and val DataLoaders over VOC (or the mini set) with the standard transforms
     (:func:`crop_dataset`).
 
     ``scale`` adds scale jitter to the training crops; ``cache`` keeps the decoded images in
-    memory (see :class:`VOCSegDataset`); ``use_v2`` builds the same pipelines with
-    ``torchvision.transforms.v2`` (:mod:`course_utils.augment_v2`). The training order and
+    memory (see :class:`VOCSegDataset`); ``use_v2=False`` swaps the v2 pipelines for the
+    tensor fast path (see :func:`crop_dataset`). The training order and
     crops come from a generator seeded with ``seed``, so the fast profile trains identically
     every run. Memory is pinned when CUDA is available.
     """

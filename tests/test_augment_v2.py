@@ -1,4 +1,6 @@
-"""The v2 pipelines (course_utils.augment_v2) against the hand-written ones (voc_dataset)."""
+"""The v2 pipelines (course_utils.augment_v2, the default) against the tensor fast path
+(course_utils.pair_transforms): the same draws and the same arithmetic, so the same tensors bit
+for bit, which is what keeps the shipped reference models reproducible by ``make reference``."""
 
 import pytest
 import torch
@@ -6,7 +8,7 @@ from torchvision import tv_tensors
 from torchvision.transforms.v2 import functional as TF
 from voc_fixtures import make_voc
 
-from course_utils import augment_v2, voc_dataset
+from course_utils import augment_v2, pair_transforms, runtime, voc_dataset
 from course_utils.voc import VOID
 
 
@@ -18,26 +20,63 @@ def _pair(h, w, seed=0):
     return image, label
 
 
-@pytest.mark.parametrize("scale", [None, (0.9, 1.5)])
-def test_same_seed_same_crops_as_the_hand_written_pipeline(scale):
-    """Images larger than the crop: the same draws in the same order, so the same window and
-    flip; labels equal, images equal up to rounding (v2 resizes in uint8 when jittering)."""
-    tol = 1e-5 if scale is None else 0.03  # half a grey level, normalised: 0.5 / 255 / 0.225
-    for seed in range(8):
-        image, label = _pair(41, 53, seed)
+def _both(pipeline, args, image, label, seed):
+    """(tensor pipeline's pair, v2 pipeline's pair, the next random number after each)."""
+    out = []
+    for make, run in ((pair_transforms, lambda t: t(image, label)),
+                      (augment_v2, lambda t: voc_dataset.apply_v2(t, image, label))):
         torch.manual_seed(seed)
-        ours = voc_dataset.train_transform((32, 40), scale)(image, label)
-        torch.manual_seed(seed)
-        theirs = voc_dataset.apply_v2(augment_v2.train_transform((32, 40), scale), image, label)
-        assert torch.equal(ours[1], theirs[1])
-        assert theirs[0].dtype == torch.float32
-        torch.testing.assert_close(theirs[0], ours[0], atol=tol, rtol=0)
-        torch.manual_seed(seed)
-        voc_dataset.train_transform((32, 40), scale)(image, label)
-        after_ours = torch.rand(())
-        torch.manual_seed(seed)
-        voc_dataset.apply_v2(augment_v2.train_transform((32, 40), scale), image, label)
-        assert torch.equal(torch.rand(()), after_ours)
+        pair = run(getattr(make, pipeline)(*args))
+        out.append((pair, torch.rand(())))
+    return out
+
+
+@pytest.mark.parametrize("normalize", [True, False])
+@pytest.mark.parametrize("scale", [None, (0.6, 1.5)])
+@pytest.mark.parametrize("shape", [(41, 53), (20, 30), (32, 77), (90, 25)])
+def test_same_seed_same_tensors_as_the_tensor_pipeline(shape, scale, normalize):
+    """Larger and smaller than the crop, with and without scale jitter: the same crops,
+    flips and resizes, bit for bit, and the random stream left in the same state."""
+    for seed in range(6):
+        image, label = _pair(*shape, seed)
+        (ours, after_ours), (theirs, after_theirs) = _both(
+            "train_transform", ((32, 40), scale, normalize), image, label, seed)
+        assert type(theirs[0]) is torch.Tensor and type(theirs[1]) is torch.Tensor
+        assert theirs[0].dtype == ours[0].dtype and theirs[1].dtype == ours[1].dtype
+        assert torch.equal(theirs[0], ours[0]) and torch.equal(theirs[1], ours[1])
+        assert torch.equal(after_theirs, after_ours)
+
+
+@pytest.mark.parametrize("shape", [(36, 50), (37, 51), (20, 61), (9, 9)])
+def test_eval_transform_is_the_tensor_one_bit_for_bit(shape):
+    """Even and odd margins (v2's own CenterCrop would round an odd one the other way)."""
+    image, label = _pair(*shape)
+    (ours, _), (theirs, _) = _both("eval_transform", ((32, 40),), image, label, 0)
+    assert torch.equal(theirs[0], ours[0]) and torch.equal(theirs[1], ours[1])
+
+
+def test_v2_center_crop_would_differ_on_odd_margins():
+    """Why CenterCrop is the course's own: v2's puts the odd pixel on the other side."""
+    image, label = _pair(37, 51)
+    ours = augment_v2.CenterCrop((32, 40))(tv_tensors.Mask(label))
+    stock = TF.center_crop(tv_tensors.Mask(label), [32, 40])
+    assert torch.equal(ours, label[2:34, 5:45]) and not torch.equal(ours, stock)
+
+
+def test_loaders_give_the_same_batches_with_v2_and_the_tensor_path_on_the_mini_set():
+    """Every training batch of two epochs with scale jitter, and the val batches, on the
+    bundled data (images smaller and larger than the crop): v2 and the fast path agree."""
+    epochs = {}
+    for use_v2 in (True, False):
+        runtime.set_seed(0)
+        train, val = voc_dataset.loaders(128, 8, seed=0, scale=(0.75, 1.5), cache=True,
+                                         use_v2=use_v2, max_train=96, max_val=24)
+        epochs[use_v2] = [b for _ in range(2) for b in train] + list(val)
+    assert len(epochs[True]) == len(epochs[False]) == 2 * 12 + 3
+    for (x, y), (ex, ey) in zip(epochs[True], epochs[False], strict=True):
+        assert torch.equal(x, ex) and torch.equal(y, ey)
+    sizes = [tuple(lab.shape) for _, lab in train.dataset._cache]
+    assert any(min(s) < 128 for s in sizes) and any(min(s) >= 128 for s in sizes)
 
 
 @pytest.mark.parametrize("shape", [(20, 30), (37, 64), (50, 20)])
@@ -62,22 +101,16 @@ def test_random_scale_resizes_the_mask_nearest_and_checks_its_range():
         augment_v2.RandomScale(2.0, 1.0)
 
 
-def test_eval_transform_matches_the_hand_written_one_for_even_margins():
-    image, label = _pair(36, 50)
-    ours = voc_dataset.eval_transform((32, 40))(image, label)
-    theirs = voc_dataset.apply_v2(augment_v2.eval_transform((32, 40)), image, label)
-    assert torch.equal(ours[1], theirs[1])
-    torch.testing.assert_close(theirs[0], ours[0], atol=1e-5, rtol=0)
-
-
-def test_loaders_can_train_on_the_v2_pipelines(tmp_path):
+@pytest.mark.parametrize("use_v2", [True, False])
+def test_loaders_train_on_v2_by_default_or_on_the_tensor_path(tmp_path, use_v2):
     sizes = ((40, 60), (50, 30), (24, 24), (36, 36))
     root = make_voc(tmp_path, sizes, split="train")
     make_voc(tmp_path, sizes, split="val")
-    train, val = voc_dataset.loaders(32, batch_size=4, root=root, scale=(0.75, 1.5),
-                                     use_v2=True)
+    kwargs = {} if use_v2 else {"use_v2": False}
+    train, val = voc_dataset.loaders(32, batch_size=4, root=root, scale=(0.75, 1.5), **kwargs)
     (x, y), (vx, vy) = next(iter(train)), next(iter(val))
     assert x.shape == (4, 3, 32, 32) and x.dtype == torch.float32 and y.dtype == torch.int64
     assert vx.shape == (4, 3, 32, 32) and vy.shape == (4, 32, 32)
     assert set(y.unique().tolist()) <= set(range(21)) | {VOID}
-    assert isinstance(train.dataset.transform, torch.nn.Module)  # a v2 pipeline, not ours
+    for ds in (train.dataset, val.dataset):
+        assert isinstance(ds.transform, torch.nn.Module) == use_v2  # v2 pipelines are Modules
