@@ -10,8 +10,8 @@ crop padded with 0 / 255, flip, normalisation): lazily and cached with the defau
 ``torchvision.transforms.v2`` pipeline, and cached with the same pipeline in plain tensor ops
 (``use_v2=False``, the same items bit for bit); one cached side runs only what d2l's items do
 (random crop, normalisation). Written to benchmarks/results/dataset.md, with a verdict on
-issue 9's bar: the cached epoch over the images d2l keeps at least 3x faster than d2l's, at
-less memory (exit 1 when missed).
+issue 9's bar: with the cache, an epoch of what d2l's items do over the images d2l keeps at
+least 3x faster than d2l's, at less memory (exit 1 when missed).
 
     python benchmarks/bench_dataset.py [--root VOC2012_DIR] [--crop H W] [--repeat N]
 """
@@ -216,15 +216,20 @@ def table(root: str, crop, sides: dict[str, dict], n_listed: int, rounds: int) -
 
 
 def verdict(sides: dict[str, dict]) -> tuple[bool, str]:
-    """Issue 9's bar: the cached training pipeline's DataLoader epoch over the images d2l
-    keeps (the same work) at least ``BAR`` times faster than d2l's epoch, at less memory."""
-    d2l, fast = sides["d2l"], sides["cached-tensor"]
-    speed, memory = d2l["same_s"] / fast["same_s"], d2l["peak_mb"] / fast["peak_mb"]
+    """Issue 9's bar: with the cache, an epoch of the work d2l's items do (random crop,
+    normalisation) over the images d2l keeps at least ``BAR`` times faster than d2l's epoch,
+    at less memory. The training pipeline's ratio (it also flips) is stated beside it."""
+    d2l = sides["d2l"]
+    speed = d2l["same_s"] / sides["cached-crop"]["same_s"]
+    training = d2l["same_s"] / sides["cached-tensor"]["same_s"]
+    memory = d2l["peak_mb"] / sides["cached-crop"]["peak_mb"]
     ok = speed >= BAR and memory > 1
-    return ok, (f"Verdict: {'PASS' if ok else 'FAIL'}: the cached epoch (`cache=True, "
-                f"use_v2=False`, crop and flip) over the {d2l['items']} images d2l keeps is "
-                f"{speed:.1f}x faster than d2l's (needs >= {BAR:.0f}x) at {memory:.1f}x less "
-                "memory (needs > 1x).")
+    return ok, (f"Verdict: {'PASS' if ok else 'FAIL'}: with `cache=True, use_v2=False`, an "
+                f"epoch of random crops, normalised, over the {d2l['items']} images d2l keeps "
+                f"(the work d2l's epoch does) is {speed:.1f}x faster than d2l's (needs >= "
+                f"{BAR:.0f}x) at {memory:.1f}x less memory (needs > 1x); the training "
+                f"pipeline, which also flips, {training:.1f}x; the v2 pipeline "
+                f"{d2l['same_s'] / sides['cached']['same_s']:.1f}x.")
 
 
 def main(argv=None) -> int:

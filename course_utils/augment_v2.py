@@ -11,11 +11,12 @@ padding on the right and bottom only (the reference's ``PadIfSmaller``; v2's
 the draw, which would shift every later random number), a centre crop that puts an odd margin's
 extra pixel below and to the right, and the normalisation of uint8 images in one pass.
 
-Each step draws with :mod:`course_utils.pair_transforms`' functions, in the same order, and does
-the same arithmetic, so the tensor pipeline there gives the same tensors bit for bit from the
-same seed: the reference models, trained before this module became the default, are exactly
-what ``make reference`` trains with it (tested). That tensor pipeline is the fast path for cached
-data, where v2's per-call overhead would dominate (``make bench``).
+Each step draws with :mod:`course_utils.pair_transforms`' functions (the flip as v2 draws it),
+in the same order, and does the same arithmetic, so the tensor pipeline there gives the same
+tensors bit for bit from the same seed (tested on the mini set, scale jitter and small images
+included): the reference models, trained with that pipeline before this module became the
+default, get the same training batches from ``make reference`` now. The tensor pipeline stays
+as the fast path for cached data, where v2's per-call overhead would dominate (``make bench``).
 """
 
 from __future__ import annotations

@@ -91,11 +91,6 @@ def center_origin(size, crop) -> tuple[int, int]:
     return max(size[0] - crop[0], 0) // 2, max(size[1] - crop[1], 0) // 2
 
 
-def draw_flip(p: float) -> bool:
-    """True with probability ``p``: one torch draw, as ``v2.RandomHorizontalFlip`` makes it."""
-    return float(torch.rand(())) < p
-
-
 class RandomCrop:
     """A random ``size`` crop of image and label at the same place.
 
@@ -130,7 +125,7 @@ class RandomHorizontalFlip:
         self.p = p
 
     def __call__(self, image, label):
-        if draw_flip(self.p):
+        if float(torch.rand(())) < self.p:  # one draw, as v2.RandomHorizontalFlip makes it
             return image.flip(-1), label.flip(-1)
         return image, label
 
