@@ -31,8 +31,8 @@ def check_focal_value(answer, p: float, y: int, alpha: float, gamma: float) -> N
     logit = torch.tensor([math.log(p / (1 - p))], dtype=torch.float64)
     target = torch.tensor([float(y)], dtype=torch.float64)
     expected = float(sigmoid_focal_loss(logit, target, alpha, gamma, reduction="sum"))
-    hint = ("p_t is p for a positive and 1 - p for a negative; alpha_t is alpha or 1 - alpha; "
-            "loss = -alpha_t (1 - p_t)^gamma log p_t")
+    hint = ("loss = -alpha_t (1 - p_t)^gamma log p_t; work out p_t and alpha_t for this "
+            "pixel's label from their definitions in the focal-loss section")
     check_value(answer, expected, "focal loss of the pixel", hint, rtol=1e-3)
 
 
@@ -53,4 +53,5 @@ def check_median_weights(answer, counts) -> None:
     f = c / c.sum()
     expected = f.median() / f
     check_value(answer, expected, "median-frequency weights",
-                "f_c = counts / counts.sum(); the weights are f.median() / f", rtol=1e-3)
+                "turn the counts into class frequencies first, then weight each class as the "
+                "median-frequency section defines it", rtol=1e-3)
