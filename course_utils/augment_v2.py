@@ -121,10 +121,11 @@ class CenterCrop(RandomCrop):
 
 class NormalizeImage(v2.Transform):
     """ImageNet normalisation of the image (uint8 converted in the same pass, or float in
-    [0, 1]); the mask is left alone. ``pair_transforms.Normalize``'s arithmetic, so every path
-    normalises to the same bits; ``v2.ToDtype`` + ``v2.Normalize`` agree up to float rounding."""
+    [0, 1]); a mask is left alone. ``pair_transforms.Normalize``'s arithmetic, so every path
+    normalises to the same bits; ``v2.ToDtype`` + ``v2.Normalize`` agree up to float rounding.
+    Like ``v2.Normalize``, it takes a ``tv_tensors.Image`` or a plain tensor as the image."""
 
-    _transformed_types = (tv_tensors.Image,)
+    _transformed_types = (tv_tensors.Image, TF.is_pure_tensor)
 
     def __init__(self, mean=IMAGENET_MEAN, std=IMAGENET_STD):
         super().__init__()

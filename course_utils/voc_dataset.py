@@ -19,7 +19,7 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 
 from .augment_v2 import eval_transform, train_transform  # noqa: F401  (the default pipelines)
-from .pair_transforms import (  # noqa: F401  (re-exported: the notebooks import them from here)
+from .pair_transforms import (  # noqa: F401  (re-exported: notebooks and tests import them)
     IMAGENET_MEAN,
     IMAGENET_STD,
     CenterCrop,

@@ -21,7 +21,8 @@ def _pair(h, w, seed=0):
 
 
 def _both(pipeline, args, image, label, seed):
-    """(tensor pipeline's pair, v2 pipeline's pair, the next random number after each)."""
+    """``[(tensor pipeline's pair, next random number), (v2 pipeline's pair, next random
+    number)]``, each pipeline run from ``seed``."""
     out = []
     for make, run in ((pair_transforms, lambda t: t(image, label)),
                       (augment_v2, lambda t: voc_dataset.apply_v2(t, image, label))):
@@ -114,3 +115,14 @@ def test_loaders_train_on_v2_by_default_or_on_the_tensor_path(tmp_path, use_v2):
     assert set(y.unique().tolist()) <= set(range(21)) | {VOID}
     for ds in (train.dataset, val.dataset):
         assert isinstance(ds.transform, torch.nn.Module) == use_v2  # v2 pipelines are Modules
+
+
+def test_normalize_image_takes_a_plain_tensor_as_the_image_and_leaves_a_mask_alone():
+    """As v2.Normalize does: a pure tensor is normalised, not passed through as bytes."""
+    image, label = _pair(5, 7)
+    expected = pair_transforms.Normalize()(image, label)[0]
+    assert torch.equal(augment_v2.NormalizeImage()(image), expected)
+    out_image, out_mask = augment_v2.NormalizeImage()(tv_tensors.Image(image),
+                                                      tv_tensors.Mask(label))
+    assert torch.equal(out_image.as_subclass(torch.Tensor), expected)
+    assert torch.equal(out_mask.as_subclass(torch.Tensor), label)
