@@ -71,26 +71,27 @@ verify: install
 # Retrain every reference model from its recorded config (CPU: about 1.5 h on 2 cores).
 reference: install
 	$(PY) -m course_utils.reference
+	$(PY) tools/readme_tables.py
 
 # Re-execute every notebook in place (CPU, fast profile) and refresh the navigation.
 notebooks: install
 	$(PY) tools/execute_notebooks.py
-	$(PY) -m course_utils.nav
+	$(PY) -m course_utils.classroom.nav
 
 # Student copies under student/: solutions replaced by placeholders, outputs cleared.
 student: install
-	$(PY) -m course_utils.student
+	$(PY) -m course_utils.classroom.student
 
 # The course as static pages and as slides, from the stored notebooks; both work offline.
 site: install
-	$(PY) -m course_utils.publish site
+	$(PY) -m course_utils.classroom.publish site
 
 slides: install
-	$(PY) -m course_utils.publish slides
+	$(PY) -m course_utils.classroom.publish slides
 
 # Regenerate the mini data set into a temporary folder and check it matches data/voc-mini.
 data: install
-	$(PY) -m course_utils.synth --check
+	$(PY) -m course_utils.data.synth --check
 
 # Every benchmark, side by side, in one run: benchmarks/results/report.md.
 bench: install
@@ -98,6 +99,7 @@ bench: install
 
 lint: install
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports
 
 # Generated files only: checkpoints, student copies, caches. The virtual environment stays.
 clean:

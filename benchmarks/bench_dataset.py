@@ -39,8 +39,8 @@ def peak_rss_mb() -> float:
 def pipelines(side: str, crop):
     """One of our sides' training transform: ``make(normalize)`` builds it with or without
     the per-item normalisation (without: the DataLoader's ``NormalizeBatch`` does it)."""
-    from course_utils import augment_v2, pair_transforms
-    from course_utils.pair_transforms import Compose, Normalize, RandomCrop
+    from course_utils.data import augment_v2, pair_transforms
+    from course_utils.data.pair_transforms import Compose, Normalize, RandomCrop
 
     if side == "cached-tensor":
         return lambda normalize: pair_transforms.train_transform(crop, normalize=normalize)
@@ -58,7 +58,7 @@ def worker(side: str, root: str, crop: tuple[int, int], epochs: int = 3) -> dict
     import d2l.torch as d2l
     import torch
 
-    from course_utils.voc_dataset import NormalizeBatch, VOCSegDataset
+    from course_utils.data import NormalizeBatch, VOCSegDataset
 
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -99,7 +99,7 @@ def fits(size, crop) -> bool:
 
 def label_size(ds, i: int) -> tuple[int, int]:
     """(H, W) of image ``i`` of one of our datasets, from its cache or its file."""
-    from course_utils.voc import read_mask
+    from course_utils.data import read_mask
 
     if ds._cache is not None:
         return tuple(ds._cache[i][1].shape)
@@ -240,7 +240,7 @@ def main(argv=None) -> int:
     ap.add_argument("--worker", choices=SIDES)
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
-    from course_utils.voc import find_voc_root, read_split
+    from course_utils.data import find_voc_root, read_split
 
     root = str(find_voc_root(args.root))
     crop = tuple(args.crop)

@@ -41,10 +41,10 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-from course_utils import runtime, train
+from course_utils import runtime
+from course_utils.data import VOID, VOCSegDataset, eval_transform, train_transform
 from course_utils.models import FCN
-from course_utils.voc import VOID
-from course_utils.voc_dataset import VOCSegDataset, eval_transform, train_transform
+from course_utils.training import loop as train
 
 RESULTS = Path(__file__).resolve().parent / "results" / "train.md"
 SETTINGS = {  # device type -> crop (H, W), batch size, steps, minimum ours/d2l ratio
@@ -52,7 +52,7 @@ SETTINGS = {  # device type -> crop (H, W), batch size, steps, minimum ours/d2l 
     "cpu": {"crop": (64, 96), "batch": 8, "steps": 6, "min_ratio": 0.8},
 }
 LR, WEIGHT_DECAY = 1e-3, 1e-3
-OURS, D2L = "ours: course_utils.train.fit", "d2l.train_ch13"
+OURS, D2L = "ours: course_utils.training.loop.fit", "d2l.train_ch13"
 CLOCKS = ("wall", "cpu")
 D2L_MIN_STEPS = 5  # train_ch13 computes i % (num_batches // 5): fewer batches divide by zero
 
@@ -194,7 +194,7 @@ def main(argv=None) -> int:
         title = (f"CPU, small crops ({platform.processor() or platform.machine()}, "
                  f"torch.set_num_threads({args.threads}))")
     text, ok = section(title, device, s, measure(device, s, args.rounds), args.rounds)
-    header = ["# Training throughput: course_utils.train.fit vs d2l.train_ch13", "",
+    header = ["# Training throughput: course_utils.training.loop.fit vs d2l.train_ch13", "",
               f"torch {torch.__version__}. " + " ".join(__doc__.split("\n\n")[1:3]).replace(
                   "\n", " "), "", "Regenerate: `python benchmarks/bench_train.py`.", ""]
     if device.type != "cuda":

@@ -14,8 +14,8 @@ import torch
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from .metrics import normalize_matrix
-from .voc import NUM_CLASSES, PALETTE, VOC_CLASSES, VOID
+from course_utils.data import NUM_CLASSES, PALETTE, VOC_CLASSES, VOID
+from course_utils.metrics import normalize_matrix
 
 
 def to_numpy_image(image) -> np.ndarray:

@@ -1,5 +1,5 @@
-"""The v2 pipelines (course_utils.augment_v2, the default) against the tensor fast path
-(course_utils.pair_transforms): the same draws and the same arithmetic, so the same tensors bit
+"""The v2 pipelines (course_utils.data.augment_v2, the default) against the tensor fast path
+(course_utils.data.pair_transforms): the same draws and the same arithmetic, so the same tensors bit
 for bit, which is what keeps the shipped reference models reproducible by ``make reference``."""
 
 import pytest
@@ -8,8 +8,10 @@ from torchvision import tv_tensors
 from torchvision.transforms.v2 import functional as TF
 from voc_fixtures import make_voc
 
-from course_utils import augment_v2, pair_transforms, runtime, voc_dataset
-from course_utils.voc import VOID
+from course_utils import runtime
+from course_utils.data import augment_v2, pair_transforms
+from course_utils.data import dataset as voc_dataset
+from course_utils.data.voc import VOID
 
 
 def _pair(h, w, seed=0):
@@ -84,7 +86,7 @@ def test_loaders_give_the_same_batches_with_v2_and_the_tensor_path_on_the_mini_s
 def test_pad_if_smaller_pads_right_and_bottom_with_0_and_void(shape):
     image, label = _pair(*shape)
     padded = augment_v2.PadIfSmaller((40, 48))(tv_tensors.Image(image), tv_tensors.Mask(label))
-    expected = voc_dataset.pad_to(image, label, (40, 48))
+    expected = pair_transforms.pad_to(image, label, (40, 48))
     assert torch.equal(padded[0].as_subclass(torch.Tensor), expected[0])
     assert torch.equal(padded[1].as_subclass(torch.Tensor), expected[1])
     assert isinstance(padded[1], tv_tensors.Mask)

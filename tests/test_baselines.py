@@ -3,14 +3,13 @@ the mini set (which must need shape and texture)."""
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import torch
 from PIL import Image
 
-from course_utils import baselines, voc
-from course_utils.voc import save_mask
+from course_utils.data import voc
+from course_utils.data.voc import save_mask
+from course_utils.metrics import baselines
 
 
 def colour_coded_voc(root, n=6, size=32):
@@ -49,15 +48,3 @@ def test_colour_alone_does_not_solve_the_mini_set():
         assert s["miou"] <= 0.10, (name, s["miou"])
 
 
-def test_readme_table_is_there_and_below_the_bar():
-    text = baselines.README.read_text()
-    block = text.split(baselines.BEGIN, 1)[1].split(baselines.END, 1)[0]
-    rows = re.findall(r"\| (per-pixel [^|]+) \| ([0-9.]+) \|", block)
-    assert len(rows) == 2 and all(float(m) <= 0.10 for _, m in rows)
-
-
-def test_update_readme_rewrites_only_the_block(tmp_path):
-    readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{baselines.BEGIN}\nold\n{baselines.END}\noutro\n")
-    baselines.update_readme("| new |", readme)
-    assert readme.read_text() == f"intro\n{baselines.BEGIN}\n| new |\n{baselines.END}\noutro\n"

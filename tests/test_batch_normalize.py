@@ -9,13 +9,9 @@ from torch.utils.data import DataLoader
 from torchvision.transforms.v2 import functional as TF
 from voc_fixtures import make_voc
 
-from course_utils import augment_v2, runtime, voc_dataset
-from course_utils.voc_dataset import (
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    NormalizeBatch,
-    VOCSegDataset,
-)
+from course_utils import runtime
+from course_utils.data import IMAGENET_MEAN, IMAGENET_STD, NormalizeBatch, VOCSegDataset, augment_v2
+from course_utils.data import dataset as voc_dataset
 
 SIZES = ((40, 60), (50, 30), (24, 24), (33, 41), (12, 70), (64, 64))
 
@@ -29,11 +25,11 @@ def _epochs(loader, n=2):
 def test_loaders_give_the_batches_of_items_normalised_one_by_one(tmp_path, scale, cache):
     root = make_voc(tmp_path, sizes=SIZES)
     (root / "ImageSets/Segmentation/val.txt").write_text("2099_000003\n2099_000004\n")
-    per_item = VOCSegDataset(root, "train", voc_dataset.train_transform(16, scale))
+    per_item = VOCSegDataset(root, "train", augment_v2.train_transform(16, scale))
     runtime.set_seed(0)
     expected = _epochs(DataLoader(per_item, 2, shuffle=True, drop_last=True,
                                   generator=torch.Generator().manual_seed(0)))
-    expected += list(DataLoader(VOCSegDataset(root, "val", voc_dataset.eval_transform(16)), 2))
+    expected += list(DataLoader(VOCSegDataset(root, "val", augment_v2.eval_transform(16)), 2))
     runtime.set_seed(0)
     train, val = voc_dataset.loaders(16, 2, root=root, scale=scale, cache=cache, seed=0)
     got = _epochs(train) + list(val)

@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from course_utils.border_weights import (
+from course_utils.losses.border_weights import (
     object_distances,
     pixel_weighted_cross_entropy,
     unet_weight_map,

@@ -1,4 +1,4 @@
-"""Tests for course_utils.metrics.boundary_mask (the boundary band of notebook 05)."""
+"""Tests for course_utils.metrics.boundary_mask and boundary_iou against brute-force definitions."""
 
 from __future__ import annotations
 
@@ -71,15 +71,14 @@ def test_band_restricted_scores_via_ignore_index():
     assert ConfusionMatrix(2).update(pred, target).compute()["pixel_acc"] == pytest.approx(7 / 8)
 
 
-@pytest.mark.parametrize("label, width, error, match", [
-    (torch.zeros(3, 3), 1, ValueError, "label must be an integer"),
-    (torch.zeros(3, dtype=torch.int64), 1, ValueError, r"shape \(3,\)"),
-    (torch.zeros(3, 3, dtype=torch.int64), 0, ValueError, "width must be a positive int"),
-    (torch.zeros(3, 3, dtype=torch.int64), 1.5, ValueError, "width must be a positive int"),
-    ([[0, 1]], 1, TypeError, "label must be a torch.Tensor"),
+@pytest.mark.parametrize("label, width, match", [
+    (torch.zeros(3, 3), 1, "label must be integer .* got dtype torch.float32"),
+    (torch.zeros(3, dtype=torch.int64), 1, r"label must be .* shape \(3,\)"),
+    (torch.zeros(3, 3, dtype=torch.int64), 0, "width must be a positive int, got 0"),
+    (torch.zeros(3, 3, dtype=torch.int64), 1.5, "width must be a positive int, got 1.5"),
 ])
-def test_bad_input(label, width, error, match):
-    with pytest.raises(error, match=match):
+def test_bad_input_is_refused_naming_the_argument(label, width, match):
+    with pytest.raises(ValueError, match=match):
         boundary_mask(label, width)
 
 
@@ -132,8 +131,12 @@ def test_boundary_iou_punishes_a_wrong_outline_that_mask_iou_forgives():
     biou = boundary_iou(shifted, target, 2, width=2)[1]
     assert iou > 0.75 and biou < 0.5
     assert boundary_iou(target, target, 2, width=2)[1] == 1.0
-    with pytest.raises(ValueError, match="integer"):
+    with pytest.raises(ValueError, match="pred must be integer"):
         boundary_iou(target.float(), target, 2)
+    with pytest.raises(ValueError, match=r"pred \(1, 40, 40\) and target \(1, 40, 39\) differ"):
+        boundary_iou(target, target[..., 1:], 2)
+    with pytest.raises(ValueError, match="width must be a positive int"):
+        boundary_iou(target, target, 2, width=0)
 
 
 def test_boundary_iou_of_a_list_of_sizes_adds_the_images_up():

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils import voc
-from course_utils.checks import nb00, nb01, nb07
+from course_utils.classroom.checks import nb00, nb01, nb07
+from course_utils.data import voc
 
 
 def verdict(capsys, check, *args):

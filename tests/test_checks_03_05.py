@@ -1,4 +1,4 @@
-"""Tests for the exercise self-checks of notebooks 03-05 (course_utils.checks.nb03/nb04/nb05).
+"""Tests for the exercise self-checks of notebooks 03-05 (course_utils.classroom.checks).
 
 A check must say "Correct" for the worked answer, "Not yet" for a wrong or malformed one,
 and never raise (so "run all" in a student copy goes on).
@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from course_utils.checks import nb03, nb04, nb05
+from course_utils.classroom.checks import nb03, nb04, nb05
 from course_utils.metrics import boundary_mask
 from course_utils.models import UNet, count_parameters
 

@@ -11,7 +11,7 @@ import types
 
 import pytest
 
-from course_utils import colab
+from course_utils.classroom import colab
 from course_utils.runtime import REPO_ROOT
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")

@@ -11,10 +11,9 @@ from torch import nn
 from torchvision.models.segmentation.deeplabv3 import ASPP as TorchvisionASPP
 from torchvision.models.segmentation.deeplabv3 import DeepLabHead
 
-from course_utils import deeplab
-from course_utils.checks import nb06
-from course_utils.deeplab import ASPP, DeepLab, deeplab_head, dilate_, receptive_field
-from course_utils.models import FCN, count_parameters
+from course_utils.classroom.checks import nb06
+from course_utils.models import FCN, count_parameters, deeplab
+from course_utils.models.deeplab import ASPP, DeepLab, deeplab_head, dilate_, receptive_field
 
 
 def _measured_receptive_field(layers, size=129) -> int:
@@ -151,7 +150,7 @@ def test_valid_tap_fraction_degenerates_to_the_centre_tap():
     assert deeplab.valid_tap_fraction(33, 1) > 0.9
 
 
-# --- the notebook's self-checks (course_utils.checks.nb06) ---------------------------------
+# --- the notebook's self-checks (course_utils.classroom.checks.nb06) ----------------------------
 def _verdict(capsys) -> str:
     return capsys.readouterr().out.split(":")[0]
 

@@ -6,8 +6,10 @@ import torch
 from torch import nn
 from voc_fixtures import make_voc
 
-from course_utils import evaluation, metrics, train
-from course_utils.voc import VOID
+from course_utils import metrics
+from course_utils.data.voc import VOID
+from course_utils.training import evaluation
+from course_utils.training import loop as train
 
 
 class Oracle(nn.Module):

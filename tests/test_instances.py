@@ -18,9 +18,9 @@ from hypothesis.extra.numpy import arrays
 from torchvision.ops import masks_to_boxes
 from voc_fixtures import SHARED_VOC
 
-from course_utils import instances as I
-from course_utils import voc
-from course_utils.voc import VOID, VOCDataError
+from course_utils.data import instances as I
+from course_utils.data import voc
+from course_utils.data.voc import VOID, VOCDataError
 
 
 def two_objects():
@@ -350,7 +350,7 @@ def scene_root(tmp_path):
     ("check_components_ok", {"dog"}, {"cat", "dog"}),
 ])
 def test_nb02_checks_accept_the_right_answer_only(scene_root, capsys, check, right, wrong):
-    from course_utils.checks import nb02
+    from course_utils.classroom.checks import nb02
 
     fn = getattr(nb02, check)
     for answer, verdict in ((right, "Correct:"), (wrong, "Not yet:"), (None, "Not yet:"),

@@ -15,9 +15,9 @@ from torchvision.ops import sigmoid_focal_loss as tv_sigmoid_focal_loss
 from voc_fixtures import make_voc
 
 from course_utils import losses
-from course_utils.checks import nb07
-from course_utils.voc import pixel_counts
-from course_utils.voc_dataset import VOCSegDataset
+from course_utils.classroom.checks import nb07
+from course_utils.data.dataset import VOCSegDataset
+from course_utils.data.voc import pixel_counts
 
 REDUCTIONS = ("none", "mean", "sum")
 
@@ -56,16 +56,6 @@ def assert_finite_value_and_grad(fn, x):
     out.sum().backward()
     assert torch.isfinite(out).all(), out
     assert torch.isfinite(x.grad).all(), x.grad
-
-
-# --------------------------------------------------------------------------- softplus
-def test_softplus_matches_torch_value_and_gradient_including_zero():
-    x = torch.tensor([-100.0, -20.0, -1.0, 0.0, 1.0, 20.0, 100.0], requires_grad=True)
-    y = losses.softplus(x)
-    torch.testing.assert_close(y, F.softplus(x))
-    y.sum().backward()
-    torch.testing.assert_close(x.grad, torch.sigmoid(x.detach()))
-    assert x.grad[3] == 0.5  # where max(x,0) + log1p(exp(-|x|)) would give autograd 0 or 1
 
 
 # --------------------------------------------------------------------------- weighted BCE
@@ -130,6 +120,25 @@ def test_weighted_bce_extreme_logits_finite_and_correct():
     torch.testing.assert_close(
         losses.weighted_bce_with_logits(x, y, 3.0, reduction="none"),
         F.binary_cross_entropy_with_logits(x, y, pos_weight=torch.tensor(3.0), reduction="none"))
+
+
+def test_weighted_bce_far_tail_is_w_times_exp_minus_x():
+    # y = 1 at a large logit x: -w log sigmoid(x) = w log(1 + e^-x), about w e^-x (float64)
+    x = torch.tensor([30.0, 50.0, 200.0], dtype=torch.float64)
+    loss = losses.weighted_bce_with_logits(x, torch.ones(3, dtype=torch.float64), 3.0,
+                                           reduction="none")
+    torch.testing.assert_close(loss, 3 * torch.exp(-x), rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("loss_fn", [
+    lambda x, y: losses.weighted_bce_with_logits(x, y, 2.0, ignore_index=255),
+    lambda x, y: losses.sigmoid_focal_loss(x, y, 0.25, 2.0, ignore_index=255),
+])
+def test_binary_losses_all_ignored_mean_is_zero_not_nan(loss_fn):
+    x = torch.randn(2, 3, requires_grad=True)
+    out = loss_fn(x, torch.full((2, 3), 255.0))
+    out.backward()
+    assert out.item() == 0.0 and (x.grad == 0).all()
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -406,6 +415,18 @@ def test_sigmoid_focal_extreme_logits_finite(gamma):
                                tv_sigmoid_focal_loss(x, y, 0.25, gamma, "none"))
 
 
+def test_sigmoid_focal_gamma_below_one_saturated_gradient_hand_worked():
+    """d/dx of (1 - a) p^g softplus(x) at p = 1 is (1 - a): 0.75; the right pixels get 0.
+    torchvision's (1 - p_t)^g has an infinite derivative at p_t = 1 and gives NaN there."""
+    x = torch.tensor([100.0, -100.0, 100.0], requires_grad=True)
+    y = torch.tensor([1.0, 0.0, 0.0])
+    losses.sigmoid_focal_loss(x, y, 0.25, 0.5, reduction="sum").backward()
+    torch.testing.assert_close(x.grad, torch.tensor([0.0, 0.0, 0.75]))
+    xt = x.detach().clone().requires_grad_(True)
+    tv_sigmoid_focal_loss(xt, y, 0.25, 0.5, "sum").backward()
+    assert torch.isnan(xt.grad[:2]).all()  # what the log-space form avoids
+
+
 @pytest.mark.parametrize("kwargs, match", [
     (dict(target=torch.full((2, 3), 0.5)), "only 0 and 1"),
     (dict(alpha=1.5), "alpha"),
@@ -413,6 +434,8 @@ def test_sigmoid_focal_extreme_logits_finite(gamma):
     (dict(alpha=torch.tensor([0.5, 0.5])), r"alpha must have shape \(3,\)"),
     (dict(gamma=-1.0), "gamma"),
     (dict(target=torch.zeros(3, 2)), "shaped like logits"),
+    (dict(logits=torch.zeros(6), target=torch.zeros(6), alpha=torch.ones(6) / 2),
+     r"alpha must have shape \(C,\)"),
 ])
 def test_sigmoid_focal_bad_input(kwargs, match):
     args = dict(logits=torch.zeros(2, 3), target=torch.zeros(2, 3)) | kwargs
@@ -508,6 +531,7 @@ def test_softmax_focal_all_ignored_is_zero():
     (torch.zeros(1, 3, 2), torch.tensor([[0, 3]]), {}, r"target holds \[3\]"),
     (torch.zeros(1, 3, 2), torch.tensor([[0, 1]]), dict(alpha=torch.ones(2)), "alpha"),
     (torch.zeros(1, 3, 2), torch.tensor([[0, 1]]), dict(gamma=-0.5), "gamma"),
+    (torch.zeros(1, 3, 2), torch.tensor([[0, 1]]), dict(alpha=-1.0), "alpha"),
     (torch.zeros(1, 3, 2), torch.tensor([[0, 1]]), dict(reduction="mean "), "reduction"),
 ])
 def test_softmax_focal_bad_input(logits, target, kwargs, match):
@@ -520,7 +544,7 @@ def _verdicts(capsys):
     return [line.split(":")[0] for line in capsys.readouterr().out.splitlines()]
 
 
-def test_nb06_checks_accept_right_and_reject_wrong_answers(capsys):
+def test_nb07_checks_accept_right_and_reject_wrong_answers(capsys):
     mask = torch.tensor([[0, 1, 255], [0, 0, 1]])  # 2 positives, 3 negatives
     nb07.check_pos_weight(1.5, mask)
     nb07.check_pos_weight(2.0, mask)  # void counted as negative

@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils import colab, nav
+from course_utils.classroom import colab, nav
 
 NOTEBOOKS = nav.notebook_paths()
 MACHINE_PATH = re.compile(r"(?<![\w.])/(root|home|Users|work|tmp|private|var/folders)/")
@@ -90,7 +90,7 @@ def test_skeleton(path):
     assert len(solutions) >= 3, "at least 3 exercises with worked solutions tagged 'solution'"
     checks = [c for c in code_cells(nb) if re.search(rf"\bnb{number}\.\w+\(", c.source)
               and "solution" not in c.metadata.get("tags", [])]
-    assert len(checks) >= 3, f"at least 3 self-check calls (course_utils.checks.nb{number})"
+    assert len(checks) >= 3, f"at least 3 self-check calls (classroom.checks.nb{number})"
     setup = course_cells(nb)[0]
     for cell in code_cells(nb):
         if "nbval-ignore-output" in cell.metadata.get("tags", []) and cell is not setup:
@@ -101,7 +101,7 @@ def test_skeleton(path):
 
 
 def test_navigation_and_course_table_are_current():
-    assert nav.refresh(check=True) == [], "run: python -m course_utils.nav"
+    assert nav.refresh(check=True) == [], "run: python -m course_utils.classroom.nav"
 
 
 def test_nav_rewrites_in_place_and_is_idempotent(tmp_path):
@@ -148,7 +148,8 @@ def test_01_layout_cell_copes_with_a_voc_copy_without_object_masks(tmp_path, mon
                                                                      capsys):
     from voc_fixtures import make_voc
 
-    from course_utils import runtime, voc
+    from course_utils import runtime
+    from course_utils.data import voc
 
     root = make_voc(tmp_path)  # JPEGImages, SegmentationClass, ImageSets; no object masks here
     (root / "SegmentationObject").rmdir()

@@ -1,10 +1,8 @@
-"""Cached predictions: computed once per (weights, images), read back after, never stale."""
+"""Cached predictions: computed once per (model, split), read back after, never another's."""
 
 from __future__ import annotations
 
-import os
 import threading
-import time
 
 import pytest
 import torch
@@ -12,7 +10,10 @@ from torch import nn
 from torch.utils.data import DataLoader
 from voc_fixtures import make_voc
 
-from course_utils import evaluation, predictions, runtime, train
+from course_utils import runtime
+from course_utils.training import cache as predictions
+from course_utils.training import evaluation
+from course_utils.training import loop as train
 
 SIZES = ((40, 60), (50, 30), (24, 24))
 
@@ -54,18 +55,18 @@ def test_second_call_reads_the_file_and_gives_the_same_maps(setup, count_predict
     assert [tuple(m.shape) for m in again] == list(SIZES)
 
 
-def test_changed_weights_or_images_compute_again(setup, count_predict):
+def test_changed_weights_or_another_split_compute_again(setup, count_predict):
     root, net, loader = setup
     predictions.predictions(net, loader)
     with torch.no_grad():
         net.bias[3] += 1.0
     predictions.predictions(net, loader)
     assert sum(count_predict) == 2 * len(SIZES) and len(cached_files()) == 2
-    image = root / "JPEGImages" / "2099_000001.jpg"
-    st = image.stat()
-    os.utime(image, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # the image was rewritten
-    predictions.predictions(net, loader)
+    other = evaluation.full_image_loader(root, "trainval")  # the same images, another split
+    predictions.predictions(net, other)
     assert sum(count_predict) == 3 * len(SIZES) and len(cached_files()) == 3
+    predictions.predictions(net, evaluation.full_image_loader(root, "train", max_items=2))
+    assert sum(count_predict) == 3 * len(SIZES) + 2 and len(cached_files()) == 4
 
 
 def test_architecture_settings_without_weights_are_part_of_the_key(setup):
@@ -103,16 +104,9 @@ def test_region_matrices_use_the_cache_and_agree_with_computing(setup, count_pre
     assert read == computed and sum(count_predict) == 2 * len(SIZES)
 
 
-def test_two_runs_at_once_compute_once(setup, monkeypatch):
+def test_two_runs_at_once_leave_one_whole_file(setup, monkeypatch):
+    """No lock: both may compute, each writes atomically, so the file is always whole."""
     _, net, loader = setup
-    calls, real = [], train.predict
-
-    def slow(model, images):
-        calls.append(1)
-        time.sleep(0.05)
-        return real(model, images)
-
-    monkeypatch.setattr(train, "predict", slow)
     out = []
     threads = [threading.Thread(target=lambda: out.append(predictions.predictions(net, loader)))
                for _ in range(2)]
@@ -120,8 +114,11 @@ def test_two_runs_at_once_compute_once(setup, monkeypatch):
         t.start()
     for t in threads:
         t.join()
-    assert len(calls) == len(SIZES) and len(out) == 2
-    assert all(torch.equal(a, b) for a, b in zip(*out, strict=True))
+    assert len(out) == 2 and all(torch.equal(a, b) for a, b in zip(*out, strict=True))
+    (path,) = cached_files()
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary left over
+    assert all(torch.equal(a, b) for a, b in zip(predictions._read(path, len(SIZES)), out[0],
+                                                 strict=True))
 
 
 def test_refresh_computes_even_when_a_file_exists_and_replaces_it(setup, count_predict):

@@ -1,7 +1,7 @@
 """Reference models: training runs, the manifest, hashed half-precision files, load and verify.
 
 Tiny runs (a few images of a fixture folder, one epoch) exercise the whole path the shipped
-models take; the real shipped files are checked by ``python -m course_utils.reference
+models take; the real shipped files are checked by ``python -m course_utils.reference.manifest
 --verify`` in ``make test`` and by the last test here.
 """
 
@@ -13,12 +13,14 @@ import pytest
 import torch
 from voc_fixtures import make_voc
 
-from course_utils import reference, reference_runs
-from course_utils.reference import ReferenceModelError
+from course_utils.reference import manifest as reference
+from course_utils.reference import runs as reference_runs
+from course_utils.reference.manifest import ReferenceModelError
+from course_utils.training import recipes
 
 pytestmark = pytest.mark.filterwarnings("ignore:class_weights:UserWarning")
 
-TINY_SEGMENT = {**reference_runs.SEGMENT, "crop": 24, "batch_size": 2, "epochs": 1,
+TINY_SEGMENT = {**recipes.SEGMENT, "crop": 24, "batch_size": 2, "epochs": 1,
                 "lr": 1e-3, "seed": 0}
 TINY = {
     "fcn": {**TINY_SEGMENT, "model": {"name": "fcn", "variant": "8s"}, "ship": True},
@@ -40,7 +42,7 @@ def voc_root(tmp_path_factory):
 @pytest.fixture(scope="module")
 def trained(voc_root, tmp_path_factory):
     out = tmp_path_factory.mktemp("ref")
-    manifest = reference.train_all(None, workers=1, device="cpu", root=voc_root,
+    manifest = reference_runs.train_all(None, workers=1, device="cpu", root=voc_root,
                                    manifest_path=out / "manifest.json", runs=TINY,
                                    work_dir=out / "work")
     return out / "manifest.json", manifest
@@ -81,7 +83,7 @@ def test_load_gives_an_eval_model_that_reproduces_the_manifest(trained, voc_root
 
 def test_two_worker_processes_give_the_same_runs_as_one(trained, voc_root, tmp_path):
     _, one = trained
-    two = reference.train_all(["fcn", "unet-focal"], workers=2, device="cpu", root=voc_root,
+    two = reference_runs.train_all(["fcn", "unet-focal"], workers=2, device="cpu", root=voc_root,
                               manifest_path=tmp_path / "manifest.json", runs=TINY,
                               work_dir=tmp_path / "work")
     for name in ("fcn", "unet-focal"):
@@ -142,8 +144,8 @@ def test_verify_notices_other_data(trained, tmp_path, voc_root):
 
 def test_unknown_runs_and_missing_manifest_are_clear_errors(tmp_path):
     with pytest.raises(ValueError, match="unknown run"):
-        reference_runs.select(["nope"], TINY)
-    assert reference_runs.select(["unet", "fcn", "unet"], TINY) == ["unet", "fcn"]
+        recipes.select(["nope"], TINY)
+    assert recipes.select(["unet", "fcn", "unet"], TINY) == ["unet", "fcn"]
     with pytest.raises(ReferenceModelError, match="make reference"):
         reference.load("fcn", manifest_path=tmp_path / "manifest.json")
     (tmp_path / "manifest.json").write_text("{not json")
@@ -155,24 +157,24 @@ def test_every_recorded_run_builds_its_model_and_loss(voc_root):
     torch.manual_seed(0)
     logits, target = torch.randn(2, 21, 8, 8), torch.randint(0, 21, (2, 8, 8))
     target[0, 0] = 255
-    for cfg in reference_runs.RUNS.values():
-        net = reference_runs.build_model(cfg["model"])
+    for cfg in recipes.RUNS.values():
+        net = recipes.build_model(cfg["model"])
         assert net(torch.zeros(2, 3, 40, 56)).shape == (2, 21, 40, 56)  # batch 2: BatchNorm
-        value = reference_runs.build_loss(cfg["loss"], voc_root)(logits, target)
+        value = recipes.build_loss(cfg["loss"], voc_root)(logits, target)
         assert value.ndim == 0 and torch.isfinite(value)
     with pytest.raises(ValueError, match="unknown name"):
-        reference_runs.build_model({"name": "segformer"})
+        recipes.build_model({"name": "segformer"})
     with pytest.raises(ValueError, match="unknown name"):
-        reference_runs.build_loss({"name": "lovasz"}, voc_root)
+        recipes.build_loss({"name": "lovasz"}, voc_root)
 
 
 def test_ce_dice_run_is_cross_entropy_plus_soft_dice(voc_root):
-    from course_utils.dice import soft_dice_loss
+    from course_utils.losses.dice import soft_dice_loss
 
     torch.manual_seed(1)
     logits, target = torch.randn(2, 21, 8, 8), torch.randint(0, 21, (2, 8, 8))
     target[1, :3] = 255
-    loss = reference_runs.build_loss({"name": "ce+dice", "dice_weight": 0.5}, voc_root)
+    loss = recipes.build_loss({"name": "ce+dice", "dice_weight": 0.5}, voc_root)
     expected = (torch.nn.functional.cross_entropy(logits, target, ignore_index=255)
                 + 0.5 * soft_dice_loss(logits, target))
     torch.testing.assert_close(loss(logits, target), expected)
@@ -189,7 +191,7 @@ def test_reference_dir_variable_keeps_a_learners_runs_apart(trained, tmp_path, m
                                                             voc_root):
     monkeypatch.setenv(reference.DIR_ENV, str(tmp_path / "mine"))
     assert reference.manifest_file() == tmp_path / "mine" / "manifest.json"
-    reference.train_all(["unet"], workers=1, device="cpu", root=voc_root, runs=TINY,
+    reference_runs.train_all(["unet"], workers=1, device="cpu", root=voc_root, runs=TINY,
                         work_dir=tmp_path / "work")
     model, entry = reference.load("unet")
     assert (tmp_path / "mine" / entry["file"]).is_file()
@@ -200,52 +202,29 @@ def test_load_gives_float64_on_the_cpu_so_every_cpu_predicts_alike(trained):
     model, _ = reference.load("fcn", manifest_path=trained[0])
     assert all(p.dtype == torch.float64 for p in model.parameters())
     x = torch.rand(1, 3, 24, 24)  # float32 images are converted to the model's dtype
-    from course_utils import train
+    from course_utils.training import loop as train
     assert train.predict(model, x).shape == (1, 24, 24)
-
-
-def test_readme_table_lists_every_run_from_the_manifest(trained, tmp_path):
-    from course_utils import reference_report
-
-    _, manifest = trained
-    text = reference_report.table(manifest)
-    for name, entry in manifest["runs"].items():
-        row = next(line for line in text.splitlines() if line.startswith(f"| {name} |"))
-        assert f"| {entry['val']['miou']:.3f} |" in row
-    readme = tmp_path / "README.md"
-    readme.write_text(f"a\n{reference_report.TABLE_BEGIN}\nold\n{reference_report.TABLE_END}\nb\n")
-    reference_report.update_readme(manifest, readme)
-    body = readme.read_text()
-    assert body.startswith("a\n") and body.endswith("\nb\n") and "old" not in body
-
-
-@pytest.mark.skipif(not reference.MANIFEST.is_file(), reason="no shipped manifest yet")
-def test_data_readme_shows_the_shipped_manifest():
-    from course_utils import reference_report
-
-    text = reference_report.README.read_text()
-    block = text.split(reference_report.TABLE_BEGIN, 1)[1].split(reference_report.TABLE_END)[0]
-    assert block.strip() == reference_report.table(reference.read_manifest()).strip(), (
-        "run: python -m course_utils.reference --readme")
 
 
 def test_init_encoder_copies_the_backbone_only(trained):
     path, _ = trained
     source, _ = reference.load("fcn", manifest_path=path)
     torch.manual_seed(5)
-    net = reference_runs.build_model({"name": "fcn", "variant": "8s"})
+    net = recipes.build_model({"name": "fcn", "variant": "8s"})
     head = net.score4.weight.clone()
     reference.init_encoder(net, "fcn", manifest_path=path)
     assert torch.equal(net.layer3[0].conv1.weight, source.layer3[0].conv1.weight.float())
     assert torch.equal(net.score4.weight, head)
-    wrong = reference_runs.build_model({"name": "unet", "depth": 2, "width": 8})
+    wrong = recipes.build_model({"name": "unet", "depth": 2, "width": 8})
     with pytest.raises(ReferenceModelError, match="does not fit"):
         reference.init_encoder(wrong, "unet", manifest_path=path)
 
 
 def test_verify_computes_afresh_and_leaves_its_predictions_to_the_notebooks(
         trained, voc_root, monkeypatch):
-    from course_utils import evaluation, predictions, train
+    from course_utils.training import cache as predictions
+    from course_utils.training import evaluation
+    from course_utils.training import loop as train
 
     path, _ = trained
     model = reference.load("unet", manifest_path=path)[0]

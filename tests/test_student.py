@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from course_utils import nav, student
+from course_utils.classroom import nav, student
 
 NOTEBOOKS = nav.notebook_paths()
 CHECK = re.compile(r"\bnb\d\d\.check_\w+\(")

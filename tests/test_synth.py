@@ -15,7 +15,10 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
-from course_utils import synth, synth_scene, synth_shapes, voc
+from course_utils.data import voc
+from course_utils.data.synth import mini_set as synth
+from course_utils.data.synth import scene as synth_scene
+from course_utils.data.synth import shapes as synth_shapes
 
 COMMITTED = voc.MINI_VOC_DIR
 N_TRAIN, N_VAL = 6, 3
@@ -188,7 +191,7 @@ def committed_masks():
 @committed
 def test_committed_set_matches_regeneration():
     """Spot check (first and last of each split) plus the split files, byte for byte; the
-    full comparison is ``make data`` / ``python -m course_utils.synth --check``."""
+    full comparison is ``make data`` / ``python -m course_utils.data.synth --check``."""
     picks = [0, 1, synth.N_TRAIN - 1, synth.N_TRAIN, synth.N_TRAIN + synth.N_VAL - 1]
     assert synth.check(COMMITTED, indices=picks) is None
     for name, ids in synth.split_ids().items():
@@ -258,13 +261,6 @@ def test_committed_colours_do_not_give_away_the_class(committed_masks):
     assert (pred == y).mean() < np.bincount(y).max() / len(y)
 
 
-@committed
-def test_readme_statistics_are_current():
-    """data/README.md shows exactly what ``python -m course_utils.synth --stats`` prints."""
-    readme = (COMMITTED.parent.parent / "README.md").read_text()
-    assert synth.stats_markdown(synth.stats(COMMITTED)) in readme
-
-
 def test_stats_agree_with_independent_counts(small):
     s = synth.stats(small)
     counts = voc.pixel_counts(small, "train") + voc.pixel_counts(small, "val")
@@ -276,13 +272,3 @@ def test_stats_agree_with_independent_counts(small):
     assert f"{N_TRAIN} train + {N_VAL} val" in text and "| potted plant | 16 |" in text
 
 
-def test_update_readme_rewrites_only_the_marked_block(small, tmp_path):
-    readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{synth.STATS_BEGIN}\nold numbers\n{synth.STATS_END}\noutro\n")
-    synth.update_readme(readme, small)
-    text = readme.read_text()
-    assert "old numbers" not in text and text.startswith("intro\n") and text.endswith("outro\n")
-    assert synth.stats_markdown(synth.stats(small)) in text
-    readme.write_text("no markers here\n")
-    with pytest.raises(ValueError, match="README.md: no <!-- STATS -->"):
-        synth.update_readme(readme, small)

@@ -1,4 +1,4 @@
-"""``python -m course_utils.train``, alone and under torchrun with 2 CPU processes (gloo).
+"""``python -m course_utils.training``, alone and under torchrun with 2 CPU processes (gloo).
 
 A tiny U-Net on a tiny VOC folder: under torchrun the validation confusion matrix, added up over
 the two processes, must equal a single-process evaluation of the saved model exactly, and two
@@ -15,7 +15,9 @@ import pytest
 import torch
 from voc_fixtures import make_voc
 
-from course_utils import evaluation, reference_runs, train, train_cli
+from course_utils.training import cli as train_cli
+from course_utils.training import evaluation, recipes
+from course_utils.training import loop as train
 
 LOSS_TOLERANCE = 0.10  # relative, per epoch: other batch composition and BatchNorm statistics
 SIZES = tuple((40 + 4 * k, 48 + 6 * (k % 3)) for k in range(12))
@@ -38,7 +40,7 @@ def args(tmp_path, voc_root, batch, name):
 
 def torchrun(argv, tmp_path):
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
-           "2", "-m", "course_utils.train", *argv]
+           "2", "-m", "course_utils.training", *argv]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done.stdout
@@ -70,8 +72,8 @@ def test_single_process_run_records_config_history_and_scores(single):
 def test_all_reduced_confusion_matrix_equals_a_single_process_evaluation(double, voc_root):
     tmp, results = double
     assert results["processes"] == 2
-    net = reference_runs.build_model(results["config"]["model"])
-    train.load_checkpoint(tmp / "two.pt", net)
+    net = recipes.build_model(results["config"]["model"])
+    net.load_state_dict(torch.load(tmp / "two.pt", weights_only=True)["model"])
     cm = train.evaluate(net, evaluation.full_image_loader(voc_root, "val"), device="cpu")
     assert cm.matrix.tolist() == results["confusion"]
 
@@ -95,4 +97,32 @@ def test_recorded_recipe_and_overrides():
     cfg = train_cli.config_from(train_cli.parse(["--run", "fcn8s", "--epochs", "2",
                                                  "--loss", "focal"]))
     assert cfg["epochs"] == 2 and cfg["loss"]["name"] == "focal" and "ship" not in cfg
-    assert cfg["crop"] == reference_runs.RUNS["fcn8s"]["crop"]
+    assert cfg["crop"] == recipes.RUNS["fcn8s"]["crop"]
+
+
+def test_ctrl_c_says_in_one_line_how_to_resume_and_the_rerun_does(
+        single, voc_root, tmp_path, monkeypatch, capsys):
+    build_loss, calls = recipes.build_loss, []
+
+    def interrupting(spec, root):
+        loss = build_loss(spec, root)
+
+        def forward(logits, labels):
+            calls.append(1)
+            if len(calls) == 5:  # in epoch 2 (3 batches an epoch)
+                raise KeyboardInterrupt
+            return loss(logits, labels)
+        return forward
+
+    monkeypatch.setattr(recipes, "build_loss", interrupting)
+    argv = args(tmp_path, voc_root, 4, "cut")
+    assert train_cli.main(argv) == 130
+    out, err = capsys.readouterr()
+    assert out == "" and err == "interrupted; run the same command to resume\n"
+    assert len(torch.load(tmp_path / "cut.pt", weights_only=True)["history"]) == 1
+    monkeypatch.undo()
+    torch.set_num_threads(1)
+    assert train_cli.main(argv) == 0
+    resumed = json.loads((tmp_path / "cut.json").read_text())
+    assert [e["loss"] for e in resumed["history"]] == [e["loss"] for e in single["history"]]
+    assert resumed["confusion"] == single["confusion"]

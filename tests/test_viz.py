@@ -11,7 +11,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from course_utils import viz, voc  # noqa: E402
+from course_utils import viz  # noqa: E402
+from course_utils.data import voc  # noqa: E402
 
 
 def test_colorize_uses_palette_and_shows_void_distinctly():

@@ -8,8 +8,8 @@ import torch
 from PIL import Image
 from voc_fixtures import SHARED_VOC, make_voc
 
-from course_utils import voc
-from course_utils.voc import VOCDataError
+from course_utils.data import voc
+from course_utils.data.voc import VOCDataError
 
 
 # ------------------------------------------------------------------ palette and colour route

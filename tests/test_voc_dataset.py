@@ -8,8 +8,10 @@ import torch
 import torch.nn.functional as F
 from voc_fixtures import make_voc
 
-from course_utils import runtime, voc_dataset
-from course_utils.voc_dataset import (
+from course_utils import runtime
+from course_utils.data import VOCSegDataset, augment_v2, pair_transforms
+from course_utils.data import dataset as voc_dataset
+from course_utils.data.pair_transforms import (
     CenterCrop,
     Compose,
     Normalize,
@@ -17,7 +19,6 @@ from course_utils.voc_dataset import (
     RandomHorizontalFlip,
     RandomScale,
     Resize,
-    VOCSegDataset,
 )
 
 
@@ -105,10 +106,10 @@ def test_normalize_and_denormalize_round_trip():
     image = torch.rand(3, 5, 6)
     label = torch.zeros(5, 6, dtype=torch.long)
     ni, nl = Normalize()(image, label)
-    mean = torch.tensor(voc_dataset.IMAGENET_MEAN).view(3, 1, 1)
-    std = torch.tensor(voc_dataset.IMAGENET_STD).view(3, 1, 1)
+    mean = torch.tensor(pair_transforms.IMAGENET_MEAN).view(3, 1, 1)
+    std = torch.tensor(pair_transforms.IMAGENET_STD).view(3, 1, 1)
     torch.testing.assert_close(ni, (image - mean) / std)
-    torch.testing.assert_close(voc_dataset.denormalize(ni), image)
+    torch.testing.assert_close(pair_transforms.denormalize(ni), image)
     assert nl is label
 
 
@@ -138,7 +139,7 @@ def test_crop_sizes(size):
 
 def test_cached_dataset_gives_the_lazy_items_without_reading_again(tmp_path, monkeypatch):
     root = make_voc(tmp_path)
-    tf = voc_dataset.train_transform(16, scale=(0.8, 1.3))
+    tf = augment_v2.train_transform(16, scale=(0.8, 1.3))
     lazy, cached = VOCSegDataset(root, "train", tf), VOCSegDataset(root, "train", tf, cache=True)
     expected = []
     for i in range(len(lazy)):
@@ -209,7 +210,7 @@ def test_pad_crop_flip_equal_torchvision_v2_functional():
     torch.manual_seed(0)
     image = torch.randint(0, 256, (3, 37, 45), dtype=torch.uint8)
     label = torch.randint(0, 21, (37, 45), dtype=torch.uint8)
-    pi, pl = voc_dataset.pad_to(image, label, (50, 64))
+    pi, pl = pair_transforms.pad_to(image, label, (50, 64))
     assert torch.equal(pi, TF.pad(image, [0, 0, 64 - 45, 50 - 37], fill=0))
     assert torch.equal(pl, TF.pad(tv_tensors.Mask(label), [0, 0, 64 - 45, 50 - 37], fill=255))
     torch.manual_seed(3)
@@ -282,7 +283,7 @@ def test_crop_window_equals_padding_then_cropping(dtype):
         padded_label = TF.pad(tv_tensors.Mask(label), [0, 0, pw - w, ph - h], fill=255)
         for top in range(ph - size[0] + 1):
             for left in (0, (pw - size[1]) // 2, pw - size[1]):
-                ci, cl = voc_dataset.crop_window(image, label, top, left, size)
+                ci, cl = pair_transforms.crop_window(image, label, top, left, size)
                 assert ci.dtype == dtype and cl.dtype == torch.uint8
                 assert torch.equal(ci, TF.crop(padded, top, left, *size))
                 assert torch.equal(cl, TF.crop(padded_label, top, left, *size).as_subclass(
@@ -294,6 +295,6 @@ def test_padded_crops_are_new_tensors_and_leave_the_cache_alone():
     from are not changed (nothing the user holds is overwritten)."""
     image = torch.full((3, 10, 12), 7, dtype=torch.uint8)
     label = torch.full((10, 12), 3, dtype=torch.uint8)
-    ci, cl = voc_dataset.crop_window(image, label, 0, 0, (16, 16))
+    ci, cl = pair_transforms.crop_window(image, label, 0, 0, (16, 16))
     ci.zero_(), cl.zero_()
     assert int(image.min()) == 7 and int(label.min()) == 3

@@ -3,13 +3,12 @@ stand-ins the tests share."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from course_utils.voc import save_mask
+from course_utils.data.voc import save_mask
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_VOC = REPO.parent / "shared" / "voc2012-sample" / "VOC2012"
@@ -36,9 +35,3 @@ def make_voc(root: Path, sizes=((40, 60), (50, 30), (24, 24)), split="train", se
     return voc
 
 
-def stalled_connection(*args, **kwargs):
-    """A stand-in for ``socket.create_connection`` to a server that never answers: it hangs,
-    then times out (as a real one does), so the probe's thread ends without an error even
-    when it outlives its test."""
-    time.sleep(60)
-    raise TimeoutError("no answer")

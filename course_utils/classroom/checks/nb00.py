@@ -1,0 +1,50 @@
+"""Self-checks for notebook 00 (start here)."""
+
+from __future__ import annotations
+
+import torch
+
+from course_utils.data import voc
+
+from . import check_value, report
+
+
+def check_val_count(answer) -> None:
+    """Exercise 1: the number of images in the val split of the data set found."""
+    expected = len(voc.read_split(voc.find_voc_root(), "val"))
+    check_value(answer, expected, "images in the val split",
+                "read ImageSets/Segmentation/val.txt with voc.read_split")
+
+
+def check_person_colour(answer) -> None:
+    """Exercise 2: the RGB colour VOC uses for the class 'person'."""
+    expected = voc.VOC_COLORMAP[voc.VOC_CLASSES.index("person")]
+    ok = answer is not None and tuple(int(v) for v in answer) == expected
+    report(ok, "the colour of 'person'", "look the class up in voc.VOC_CLASSES, then VOC_COLORMAP")
+
+
+def _probe_masks() -> list[torch.Tensor]:
+    """Masks that tell a right ``classes_in`` from the usual slips (void, order, repeats)."""
+    g = torch.Generator().manual_seed(0)
+    masks = [torch.tensor([[0, 15, 15], [255, 5, 0]]), torch.full((2, 2), voc.VOID),
+             torch.tensor([[20, 3], [3, 20]])]
+    masks += [torch.randint(0, voc.NUM_CLASSES, (6, 7), generator=g) for _ in range(3)]
+    return masks
+
+
+def check_classes_in(fn) -> None:
+    """Exercise 3: ``fn(mask)`` lists the names of the classes in a mask, in index order,
+    void (255) left out."""
+    for mask in _probe_masks():
+        expected = [voc.VOC_CLASSES[c] for c in sorted(set(mask.flatten().tolist()))
+                    if c != voc.VOID]
+        try:
+            got = fn(mask.clone())
+        except Exception as exc:  # a learner's draft may fail in any way: report it
+            report(False, "classes_in(mask)", f"it raised {type(exc).__name__}: {exc}")
+            return
+        if got is None or list(got) != expected:
+            report(False, "classes_in(mask)", "take mask.unique(), drop 255 (void, not a "
+                   "class), and look each index up in voc.VOC_CLASSES")
+            return
+    report(True, "classes_in(mask)")

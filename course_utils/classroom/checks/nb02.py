@@ -1,0 +1,51 @@
+"""Self-checks for notebook 02 (segmentation tasks).
+
+Each check re-reads the image's masks from ``root`` and recomputes the answer with
+:mod:`course_utils.instances`, so it holds for any image id the notebook asks about.
+"""
+
+from __future__ import annotations
+
+from course_utils.data import instances, voc
+
+from . import report
+
+
+def _pairs(answer) -> set[tuple[int, int]] | None:
+    """``answer`` as a set of sorted id pairs, or None when it is not a collection of pairs."""
+    try:
+        return {tuple(sorted(int(v) for v in pair)) for pair in answer}
+    except (TypeError, ValueError):
+        return None
+
+
+def check_instance_counts(answer, root, image_id: str) -> None:
+    """Exercise 1: ``{class name: number of objects}`` for the objects of ``image_id``."""
+    expected = instances.count_by_class(instances.read_instances(root, image_id))
+    ok = isinstance(answer, dict) and {k: int(v) for k, v in answer.items()} == expected
+    report(ok, f"objects per class in {image_id}",
+           "each object id (not 0 or 255) of the object mask is one object; its class is "
+           "the class mask's value under it; keys are names from voc.VOC_CLASSES")
+
+
+def check_touching_pairs(answer, root, image_id: str) -> None:
+    """Exercise 2: the pairs of same-class object ids of ``image_id`` that share an edge."""
+    insts = instances.read_instances(root, image_id)
+    label = {inst.id: inst.label for inst in insts}
+    expected = {(a, b) for a, b in instances.touching_pairs(insts) if label[a] == label[b]}
+    report(answer is not None and _pairs(answer) == expected,
+           f"touching same-class objects in {image_id}",
+           "shift each object's mask one pixel up/down/left/right and look for overlap with "
+           "another object of the same class")
+
+
+def check_components_ok(answer, root, image_id: str) -> None:
+    """Exercise 3: the class names of ``image_id`` whose 4-connected components of the class
+    mask are exactly as many as its objects (connected components count them right)."""
+    truth = instances.count_by_class(instances.read_instances(root, image_id))
+    cls = voc.read_mask(voc.mask_path(root, image_id))
+    found = instances.count_by_class(instances.instances_from_semantic(cls))
+    expected = {name for name, n in truth.items() if found.get(name) == n}
+    ok = answer is not None and not isinstance(answer, str) and set(answer) == expected
+    report(ok, f"classes whose components count the objects of {image_id} right",
+           "compare, class by class, scipy.ndimage.label's count with the number of objects")

@@ -1,0 +1,77 @@
+"""Self-checks for notebook 08 (metrics)."""
+
+from __future__ import annotations
+
+import torch
+
+from course_utils.metrics import scores_from_matrix
+
+from . import check_value, close, report
+
+EXERCISE_CLASSES = ("background", "cat", "dog", "person")
+
+
+def exercise_matrix() -> torch.Tensor:
+    """The confusion matrix of exercise 1 (rows ground truth, columns prediction)."""
+    return torch.tensor([[5200, 90, 60, 150],
+                         [40, 610, 230, 0],
+                         [70, 170, 801, 10],
+                         [120, 0, 25, 940]])
+
+
+def check_iou(answer, name: str = "cat") -> None:
+    """Exercise 1: the IoU of class ``name`` in :func:`exercise_matrix`."""
+    m = exercise_matrix().double()
+    c = EXERCISE_CLASSES.index(name)
+    expected = m[c, c] / (m[c].sum() + m[:, c].sum() - m[c, c])
+    check_value(answer, expected, f"IoU of {name!r}",
+                "TP is on the diagonal; the union is row + column - TP")
+
+
+def most_confused(matrix: torch.Tensor, class_names) -> tuple[str, str]:
+    """``(true, predicted)`` names of the largest off-diagonal cell of ``matrix``."""
+    m = torch.as_tensor(matrix).clone()
+    m.fill_diagonal_(-1)
+    i, j = divmod(int(m.argmax()), m.shape[1])
+    return class_names[i], class_names[j]
+
+
+def check_most_confused(answer, matrix, class_names) -> None:
+    """Exercise 2: the (ground truth, prediction) pair of different classes with most pixels."""
+    expected = most_confused(matrix, list(class_names))
+    ok = isinstance(answer, tuple | list) and tuple(answer) == expected
+    report(ok, "the most confused pair of classes",
+           "answer (true class name, predicted class name): the largest cell off the diagonal")
+
+
+def _probe_matrices() -> list[torch.Tensor]:
+    """Matrices that separate a right ``miou`` from the usual slips (absent classes, axes)."""
+    g = torch.Generator().manual_seed(7)
+    probes = [exercise_matrix(), torch.tensor([[5, 2, 0], [1, 0, 0], [0, 0, 0]])]
+    for _ in range(3):
+        m = torch.randint(0, 50, (5, 5), generator=g)
+        m[3, :] = 0
+        m[:, 3] = 0  # class 3 absent from both: must be left out of the mean
+        probes.append(m)
+    return probes
+
+
+def check_miou_function(fn) -> None:
+    """Exercise 3: ``fn(matrix)`` returns the mIoU, leaving classes absent from both out."""
+    for m in _probe_matrices():
+        try:
+            got = fn(m.clone())
+        except Exception as exc:  # a learner's draft may fail in any way: report it
+            report(False, "miou(matrix)", f"it raised {type(exc).__name__}: {exc}")
+            return
+        if not close(got, scores_from_matrix(m)["miou"]):
+            report(False, "miou(matrix)", "IoU = TP / (row + column - TP); skip the classes "
+                   "whose row and column are both empty (0 / 0), do not count them as 0")
+            return
+    report(True, "miou(matrix)")
+
+
+def check_accuracy_for_micro_iou(answer, micro_iou: float) -> None:
+    """Exercise 4: the pixel accuracy at which the "micro" IoU equals ``micro_iou``."""
+    check_value(answer, 2 * micro_iou / (1 + micro_iou), f"accuracy giving micro IoU {micro_iou}",
+                "solve micro IoU = acc / (2 - acc) for acc")

@@ -1,0 +1,70 @@
+"""Running the course on Google Colab: an "Open in Colab" badge and a first cell in every notebook.
+
+A notebook opened alone on Colab has neither ``course_utils`` nor the bundled data, and a plain
+``pip install`` of the course would replace Colab's own PyTorch (the course pins an exact
+version). So the first code cell of every notebook, on Colab only, clones the course (code and
+data), installs it and d2l with ``--no-deps`` and adds what Colab lacks, then moves into the
+clone's ``notebooks/`` folder; everywhere else it does nothing.
+``python -m course_utils.classroom.nav``
+writes the badge and the cell (from :data:`REPOSITORY`, the one place naming the repository),
+and a test checks that every notebook has them, current.
+"""
+
+from __future__ import annotations
+
+import nbformat
+
+REPOSITORY = "segmentation-course/semantic-segmentation"  # GitHub owner/name of the course
+BRANCH = "main"
+BADGE = ("<!-- COLAB -->", "<!-- /COLAB -->")
+CELL_MARK = "# COLAB-SETUP"
+CELL_TAG = "colab-setup"
+EXTRA = ("torchmetrics>=1.4",)  # what the course needs and Colab does not ship
+
+SETUP_CELL = f'''{CELL_MARK}: on Google Colab only, fetch the course (code and bundled data)
+# and install it without touching Colab's PyTorch. Anywhere else this cell does nothing.
+import os, subprocess, sys
+if "google.colab" in sys.modules:
+    repo = os.environ.get("COURSE_REPO", "https://github.com/{REPOSITORY}.git")
+    home = os.environ.get("COURSE_HOME", "/content/course")
+    if not os.path.isdir(home):
+        subprocess.run(["git", "clone", "--depth", "1", "--branch", "{BRANCH}", repo, home],
+                       check=True)
+        pip = [sys.executable, "-m", "pip", "install", "-q"]
+        subprocess.run(pip + ["--no-deps", "-e", home, "d2l==1.0.3"], check=True)
+        subprocess.run(pip + {list(EXTRA)!r}, check=True)
+    sys.path.insert(0, home)
+    os.chdir(os.path.join(home, "notebooks"))'''
+
+
+def badge(notebook_name: str) -> str:
+    """The markdown "Open in Colab" badge of one notebook."""
+    url = (f"https://colab.research.google.com/github/{REPOSITORY}/blob/{BRANCH}/notebooks/"
+           f"{notebook_name}")
+    return f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({url})"
+
+
+def _is_setup(cell) -> bool:
+    return cell.cell_type == "code" and cell.source.startswith(CELL_MARK)
+
+
+def ensure(nb, notebook_name: str) -> None:
+    """Give ``nb`` its current badge (at the end of the first cell) and setup cell (the first
+    code cell), adding or replacing them in place."""
+    first = nb.cells[0]
+    block = f"{BADGE[0]}\n{badge(notebook_name)}\n{BADGE[1]}"
+    if BADGE[0] in first.source:
+        head, rest = first.source.split(BADGE[0], 1)
+        first.source = head + block + rest.split(BADGE[1], 1)[1]
+    else:
+        first.source = first.source.rstrip("\n") + "\n\n" + block
+    existing = [c for c in nb.cells if _is_setup(c)]
+    if existing:
+        existing[0].source = SETUP_CELL
+        existing[0].metadata["tags"] = [CELL_TAG]
+        return
+    cell = nbformat.v4.new_code_cell(SETUP_CELL)
+    cell.metadata["tags"] = [CELL_TAG]
+    # before the first code cell; right after the title cell in a notebook without code
+    position = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), 1)
+    nb.cells.insert(position, cell)

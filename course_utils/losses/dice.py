@@ -1,0 +1,68 @@
+"""Overlap losses: the soft Dice loss and cross-entropy + Dice.
+
+The Dice score of a class is ``2 |G & P| / (|G| + |P|)`` (notebook 08). Replacing the predicted
+mask ``P`` by the softmax probabilities ``p`` makes it differentiable (Milletari et al., V-Net,
+2016):
+
+    dice_c = (2 sum_i p_ic y_ic + eps) / (sum_i p_ic + sum_i y_ic + eps),   loss = 1 - mean_c dice_c
+
+summed over the pixels of the whole batch, void (``ignore_index``) left out. Every class counts
+the same whatever its size, which is why the loss is used against class imbalance; the mean runs
+over the classes present in the batch's targets or predictions (a class absent from both has
+nothing to score, as in the metrics). With one-hot predictions the soft score is exactly the
+Dice metric. ``jaccard=True`` gives the soft IoU ``sum p y / (sum p + sum y - sum p y)``.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .pixelwise import _check_options, _class_target, weighted_cross_entropy
+
+EPS = 1.0  # smoothing: an empty class predicted empty scores 1, and gradients stay finite
+
+
+def _soft_overlap(logits, target, ignore_index, eps: float, jaccard: bool):
+    """Per-class soft Dice (or IoU) ``(C,)`` and the classes that count."""
+    valid, safe = _class_target(logits, target, ignore_index)
+    probs = torch.softmax(logits, dim=1) * valid.unsqueeze(1)
+    onehot = F.one_hot(safe, logits.shape[1]).movedim(-1, 1).to(probs.dtype)
+    onehot = onehot * valid.unsqueeze(1)
+    dims = (0, *range(2, logits.ndim))
+    inter, p_sum, y_sum = (probs * onehot).sum(dims), probs.sum(dims), onehot.sum(dims)
+    if jaccard:
+        score = (inter + eps) / (p_sum + y_sum - inter + eps)
+    else:
+        score = (2 * inter + eps) / (p_sum + y_sum + eps)
+    present = y_sum > 0
+    present |= torch.zeros_like(present).scatter_(0, logits.argmax(1)[valid].unique(), True)
+    return score, present
+
+
+def soft_dice_loss(logits, target, ignore_index: int | None = 255, eps: float = EPS,
+                   reduction: str = "mean", jaccard: bool = False) -> torch.Tensor:
+    """``1 - mean_c dice_c`` over the classes present (see the module docstring).
+
+    ``logits`` ``(N, C, ...)``, ``target`` ``(N, ...)`` integer classes. ``reduction="none"``
+    returns the per-class losses ``1 - dice_c`` (NaN where a class is absent); ``jaccard``
+    uses the soft IoU instead of Dice.
+    """
+    _check_options(reduction)
+    score, present = _soft_overlap(logits, target, ignore_index, eps, jaccard)
+    per_class = 1 - score
+    if reduction == "none":
+        return torch.where(present, per_class, torch.full_like(per_class, float("nan")))
+    total = per_class[present].sum()
+    return total if reduction == "sum" else total / present.sum().clamp(min=1)
+
+
+def ce_dice_loss(logits, target, ignore_index: int | None = 255, dice_weight: float = 1.0,
+                 eps: float = EPS) -> torch.Tensor:
+    """Cross-entropy plus ``dice_weight`` times the soft Dice loss, void ignored in both.
+
+    CE gives every pixel a steady, calibrated gradient; Dice lets the small classes count as
+    much as the big ones. The CE term is :func:`weighted_cross_entropy` (0 on an all-void batch).
+    """
+    return (weighted_cross_entropy(logits, target, ignore_index=ignore_index)
+            + dice_weight * soft_dice_loss(logits, target, ignore_index, eps))

@@ -1,0 +1,15 @@
+"""Segmentation metrics (notebook 08): the confusion matrix and every score derived from it.
+
+:class:`ConfusionMatrix` accumulates a ``(C, C)`` count matrix (rows: ground truth, columns:
+prediction) with one ``bincount``; pixel accuracy, class accuracy, IoU and mIoU, frequency-weighted
+IoU and Dice all come from it (:func:`scores_from_matrix`). Boundary metrics score the band
+along label changes. :mod:`.baselines` scores colour-only classifiers of the mini set.
+"""
+
+from .boundary import boundary_iou, boundary_mask
+from .scores import ConfusionMatrix, normalize_matrix, per_image_miou, scores_from_matrix
+
+__all__ = [
+    "ConfusionMatrix", "per_image_miou", "scores_from_matrix", "normalize_matrix",
+    "boundary_mask", "boundary_iou",
+]

@@ -1,0 +1,75 @@
+"""Scores along object outlines: the band near a label change, and boundary IoU.
+
+FCN's coarse scores and U-Net's skip connections differ most near object outlines. Two measures
+look only there: accuracy in the **boundary band** (:func:`boundary_mask`, notebooks 04 and 05)
+and **boundary IoU** (Cheng et al., CVPR 2021, :func:`boundary_iou`), the IoU of the thin inner
+rims of the true and the predicted masks of each class, which unlike the band also punishes a
+prediction that is right inside but wrong along its own outline.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from course_utils.data import NUM_CLASSES, VOID
+
+
+def _check(width, **labels: torch.Tensor) -> None:
+    """The input check of the public functions: integer ``(H, W)`` or ``(N, H, W)`` label maps
+    and a ``width`` of at least one pixel (an empty window would mark nothing, silently)."""
+    for name, x in labels.items():
+        if x.is_floating_point() or x.ndim not in (2, 3):
+            raise ValueError(f"{name} must be integer (H, W) or (N, H, W) labels, got dtype "
+                             f"{x.dtype} and shape {tuple(x.shape)}")
+    if not isinstance(width, int) or width < 1:
+        raise ValueError(f"width must be a positive int, got {width!r}")
+
+
+def boundary_mask(label: torch.Tensor, width: int = 3) -> torch.Tensor:
+    """Pixels within ``width`` px of a class edge: a bool tensor shaped like ``label``.
+
+    A pixel is in the band when some pixel at most ``width`` rows and columns away
+    (a ``(2 width + 1)``-square window, clipped at the image border) has a different label:
+    the window's max and min differ. Void (255) counts as a label, so both sides of VOC's void
+    borders are in the band. To score only the band, make the rest void:
+    ``cm.update(pred, target.masked_fill(~boundary_mask(target), 255))``.
+    """
+    _check(width, label=label)
+    x = label.reshape(-1, 1, *label.shape[-2:]).float()  # labels <= 255 are exact in float32
+    window = dict(kernel_size=2 * width + 1, stride=1, padding=width)
+    return (F.max_pool2d(x, **window) != -F.max_pool2d(-x, **window)).reshape(label.shape)
+
+
+def _inner_rim(mask: torch.Tensor, width: int) -> torch.Tensor:
+    """Pixels of a boolean ``(N, H, W)`` mask within ``width`` px (square window) of its
+    contour; the image border counts as contour, as in the boundary-IoU reference code."""
+    outside = F.pad((~mask).float()[:, None], (width,) * 4, value=1.0)
+    return mask & (F.max_pool2d(outside, 2 * width + 1, stride=1)[:, 0] > 0)
+
+
+def boundary_iou(pred, target, num_classes: int = NUM_CLASSES, width: int = 3,
+                 ignore_index: int | None = VOID) -> torch.Tensor:
+    """Per-class boundary IoU ``|G_d & P_d| / |G_d | P_d|`` over a set of label maps.
+
+    ``G_d`` and ``P_d`` are the inner rims of the true and the predicted mask of the class;
+    intersections and unions are summed over the images before dividing (data-set level, as
+    mIoU). Pixels whose target is ``ignore_index`` count for neither; a class with an empty
+    union gets NaN. ``pred``, ``target``: integer ``(N, H, W)`` labels, or lists of ``(H, W)``
+    label maps of any sizes (whole images).
+    """
+    pairs = list(zip(pred, target, strict=True)) if isinstance(pred, list | tuple) else [
+        (pred, target)]
+    inter = torch.zeros(num_classes, dtype=torch.float64)
+    union = torch.zeros(num_classes, dtype=torch.float64)
+    for p, t in pairs:
+        _check(width, pred=p, target=t)
+        if p.shape != t.shape:
+            raise ValueError(f"pred {tuple(p.shape)} and target {tuple(t.shape)} differ")
+        p, t = p.reshape(-1, *p.shape[-2:]), t.reshape(-1, *t.shape[-2:])
+        keep = t != ignore_index if ignore_index is not None else torch.ones_like(t, dtype=bool)
+        for c in range(num_classes):
+            g, q = _inner_rim(t == c, width) & keep, _inner_rim(p == c, width) & keep
+            inter[c] += (g & q).sum()
+            union[c] += (g | q).sum()
+    return inter / union  # 0 / 0 = NaN for a class with an empty union

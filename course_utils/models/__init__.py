@@ -1,0 +1,31 @@
+"""Segmentation networks: upsampling kernels, FCN, U-Net and DeepLab, and pretrained weights.
+
+The course builds each network by hand in its notebook (03 upsampling, 04 FCN, 05 U-Net, 06
+DeepLab), then uses these. Every network maps images ``(N, 3, H, W)`` to class logits
+``(N, C, H, W)`` of the same height and width. :mod:`.pretrained` fetches torchvision's
+published weights when a network (or a warm cache) allows, and says so in one line when not.
+"""
+
+from . import pretrained
+from .backbone import pad_to_multiple, resnet18_backbone, take_resnet18_stages
+from .deeplab import (
+    ASPP,
+    ASPPPooling,
+    DeepLab,
+    conv_bn_relu,
+    deeplab_head,
+    dilate_,
+    receptive_field,
+    valid_tap_fraction,
+)
+from .fcn import FCN, FCN_VARIANTS
+from .inspection import count_parameters, trace_shapes
+from .unet import UNet, double_conv
+from .upsampling import bilinear_kernel, bilinear_upsampler, init_bilinear_
+
+__all__ = [
+    "bilinear_kernel", "bilinear_upsampler", "init_bilinear_", "count_parameters",
+    "trace_shapes", "pad_to_multiple", "resnet18_backbone", "take_resnet18_stages", "FCN",
+    "FCN_VARIANTS", "double_conv", "UNet", "ASPP", "ASPPPooling", "conv_bn_relu", "DeepLab",
+    "deeplab_head", "dilate_", "receptive_field", "valid_tap_fraction", "pretrained",
+]

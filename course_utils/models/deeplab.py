@@ -1,0 +1,152 @@
+"""Dilated convolution and DeepLab: a ResNet-18 that keeps its resolution, and ASPP.
+
+DeepLab (Chen et al., 2017) replaces the last strides of a classification backbone by dilated
+("atrous") convolutions, so the features stay at 1/16 (or 1/8) of the input instead of 1/32
+while every filter still sees as far as before, then looks at several reaches at once with
+atrous spatial pyramid pooling (ASPP) and upsamples the class scores bilinearly.
+:func:`receptive_field` does the arithmetic that notebook 06 derives.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .backbone import _check_images, _check_positive_ints, take_resnet18_stages
+
+
+def receptive_field(layers) -> list[tuple[int, int]]:
+    """``(receptive field, jump)`` in input pixels after each ``(kernel, stride, dilation)``.
+
+    A layer's effective kernel spans ``d (k - 1) + 1`` of its input's samples, which lie
+    ``jump`` input pixels apart, so ``r_out = r_in + d (k - 1) jump_in`` and
+    ``jump_out = jump_in * s``: the jump is the output stride so far.
+    """
+    r, jump, out = 1, 1, []
+    for k, s, d in layers:
+        _check_positive_ints(kernel=k, stride=s, dilation=d)
+        r, jump = r + d * (k - 1) * jump, jump * s
+        out.append((r, jump))
+    return out
+
+
+def dilate_(stage: nn.Sequential, dilation: int) -> nn.Sequential:
+    """Trade a ResNet stage's stride 2 for ``dilation``, in place (DeepLab's "atrous" trick).
+
+    The first block stops subsampling (its strided 3x3 conv and its 1x1 shortcut get stride
+    1; that conv keeps the dilation of the stage before, ``dilation // 2``); every 3x3 conv
+    after it is dilated by ``dilation`` with padding ``dilation``, so it reaches as far in
+    pixels as it did on the subsampled map. The weights are unchanged, which
+    is why a network trained (or pretrained) with strides can be dilated afterwards. This is
+    torchvision's ``replace_stride_with_dilation``, which its ResNet-18 does not offer.
+    """
+    _check_positive_ints(dilation=dilation)
+    for i, block in enumerate(stage):
+        for j, conv in enumerate((block.conv1, block.conv2)):
+            d = max(1, dilation // 2) if i == j == 0 else dilation
+            conv.dilation, conv.padding = (d, d), (d, d)
+        if i == 0:
+            block.conv1.stride = (1, 1)
+            if block.downsample is not None:
+                block.downsample[0].stride = (1, 1)
+    return stage
+
+
+def conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int = 1,
+                 dilation: int = 1) -> nn.Sequential:
+    """Conv (no bias, "same" padding), BatchNorm, ReLU: the unit ASPP is built from."""
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, kernel_size, padding=dilation * (kernel_size // 2),
+                  dilation=dilation, bias=False),
+        nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
+
+
+class ASPPPooling(nn.Sequential):
+    """ASPP's image-level branch: global average, 1x1 conv, then spread back over the map."""
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__(nn.AdaptiveAvgPool2d(1), *conv_bn_relu(in_channels, out_channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.interpolate(super().forward(x), size=x.shape[-2:], mode="bilinear",
+                             align_corners=False)
+
+
+class ASPP(nn.Module):
+    """Atrous spatial pyramid pooling (DeepLabv3, Chen et al., 2017).
+
+    Parallel branches look at the same features at several reaches: a 1x1 conv, one 3x3 conv
+    per rate in ``rates`` and the image-level average; their outputs are concatenated and
+    projected back to ``out_channels`` by a 1x1 conv (then dropout). Laid out like
+    torchvision's ``ASPP`` (``convs``, ``project``), so its state dict loads into ours.
+    """
+
+    def __init__(self, in_channels: int, rates=(12, 24, 36), out_channels: int = 256):
+        super().__init__()
+        _check_positive_ints(in_channels=in_channels, out_channels=out_channels,
+                             **{f"rate {r!r}": r for r in rates})
+        self.convs = nn.ModuleList([conv_bn_relu(in_channels, out_channels)]
+                                   + [conv_bn_relu(in_channels, out_channels, 3, r)
+                                      for r in rates]
+                                   + [ASPPPooling(in_channels, out_channels)])
+        self.project = nn.Sequential(*conv_bn_relu(len(self.convs) * out_channels, out_channels),
+                                     nn.Dropout(0.5))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.project(torch.cat([branch(x) for branch in self.convs], dim=1))
+
+
+def deeplab_head(in_channels: int, num_classes: int, rates=(12, 24, 36),
+                 width: int = 256) -> nn.Sequential:
+    """ASPP, a 3x3 conv, then 1x1 class scores: torchvision's ``DeepLabHead`` layout."""
+    return nn.Sequential(ASPP(in_channels, rates, width), *conv_bn_relu(width, width, 3),
+                         nn.Conv2d(width, num_classes, 1))
+
+
+class DeepLab(nn.Module):
+    """A small DeepLabv3: a dilated ResNet-18 and an ASPP head, upsampled bilinearly.
+
+    ``output_stride`` 16 dilates ``layer4`` (by 2); 8 also dilates ``layer3`` (layer4 then by
+    4), at about four times the compute. The backbone's module names match :class:`FCN`'s,
+    so an FCN's encoder loads into it. ``rates`` should suit the feature map: at stride 16 a
+    128-pixel crop gives an 8 x 8 map, on which the paper's 12/24/36 reach only padding.
+    """
+
+    def __init__(self, num_classes: int = 21, output_stride: int = 16, rates=(2, 4, 6),
+                 width: int = 128, pretrained: bool = False):
+        super().__init__()
+        if output_stride not in (8, 16):
+            raise ValueError(f"output_stride must be 8 or 16, got {output_stride!r}")
+        _check_positive_ints(num_classes=num_classes, width=width)
+        self.stride = output_stride
+        take_resnet18_stages(self, pretrained)
+        if output_stride == 8:
+            dilate_(self.layer3, 2)
+        dilate_(self.layer4, 2 if output_stride == 16 else 4)
+        self.head = deeplab_head(512, num_classes, rates, width)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The dilated backbone's output: ``(N, 512, ceil(H / stride), ceil(W / stride))``."""
+        return self.layer4(self.layer3(self.layer2(self.layer1(self.stem(x)))))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_images(x, 3)
+        h, w = x.shape[-2:]
+        return F.interpolate(self.head(self.features(x)), size=(h, w), mode="bilinear",
+                             align_corners=False)
+
+
+def valid_tap_fraction(size: int, rate: int, kernel: int = 3) -> float:
+    """Share of a dilated ``kernel`` x ``kernel`` filter's taps that land inside a ``size`` x
+    ``size`` map (not on the zero padding), averaged over the output positions.
+
+    Counted by convolving a map of ones with a dilated kernel of ones (DeepLabv3, figure 4):
+    as ``rate`` approaches ``size``, only the centre tap is left and the filter acts as a
+    1 x 1 convolution.
+    """
+    _check_positive_ints(size=size, rate=rate, kernel=kernel)
+    ones = torch.ones(1, 1, size, size, dtype=torch.float64)
+    weight = torch.ones(1, 1, kernel, kernel, dtype=torch.float64)
+    counts = F.conv2d(ones, weight, padding=rate * (kernel // 2), dilation=rate)
+    return float(counts.mean()) / kernel ** 2

@@ -1,0 +1,39 @@
+"""Looking inside a network: its parameter count and the shapes its layers produce."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
+    """Number of parameters of ``model`` (only those with ``requires_grad`` by default)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def trace_shapes(model: nn.Module, x: torch.Tensor, names=None) -> list[tuple[str, tuple]]:
+    """Run ``model(x)`` once and return ``(name, output shape)`` for the named submodules.
+
+    ``names`` defaults to the model's direct children (the items of a ``ModuleList``, which
+    is never called itself); any dotted name from ``model.named_modules()`` works. Entries
+    appear in the order the modules ran.
+    """
+    modules = dict(model.named_modules())
+    if names is None:
+        names = [f"{n}.{i}" if isinstance(m, nn.ModuleList) else n
+                 for n, m in model.named_children()
+                 for i in (range(len(m)) if isinstance(m, nn.ModuleList) else [None])]
+    names = list(names)
+    missing = [n for n in names if n not in modules]
+    if missing:
+        raise ValueError(f"names: no submodule called {missing} in {type(model).__name__}")
+    shapes: list[tuple[str, tuple]] = []
+    hooks = [modules[n].register_forward_hook(
+        lambda _m, _i, out, n=n: shapes.append((n, tuple(out.shape)))) for n in names]
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    return shapes

@@ -1,0 +1,247 @@
+"""Reference models: trained by one command, shipped with the course, verified by ``make test``.
+
+A minute of CPU training shows training happen but cannot give a model worth analysing, and its
+numbers change with the CPU. So the notebooks analyse models that ship with the course,
+produced from the recorded configs in :mod:`course_utils.reference_runs` by
+
+    python -m course_utils.reference            # train everything (make reference)
+    python -m course_utils.reference --only fcn8s
+    python -m course_utils.reference --verify   # re-evaluate the shipped files (make test)
+    python -m course_utils.reference --list
+
+``reference/manifest.json`` records, for every run, its config, training history and
+validation scores; for the runs the notebooks load, also the file (half-precision weights)
+with its SHA-256. :func:`load` checks the hash and reads with ``weights_only=True``. Evaluating
+a fixed model gives the same numbers on any CPU, which training does not: ``--verify``
+re-evaluates each file and checks the manifest's scores within ``VERIFY_TOLERANCE``.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from course_utils.data import find_voc_root, read_split
+from course_utils.runtime import REPO_ROOT, relpath
+from course_utils.training import full_image_loader, region_matrices, summarize
+from course_utils.training.checkpoints import atomic_save
+from course_utils.training.recipes import build_model
+
+REFERENCE_DIR = REPO_ROOT / "reference"
+MANIFEST = REFERENCE_DIR / "manifest.json"
+DIR_ENV = "COURSE_REFERENCE_DIR"  # another folder for the manifest and files (default reference/)
+FORMAT = "course_utils.reference/1"
+VERIFY_TOLERANCE = 1e-3  # absolute, on mIoU, pixel accuracy and every per-class IoU
+COMMAND = "python -m course_utils.reference"
+
+
+class ReferenceModelError(RuntimeError):
+    """A shipped reference model is missing, corrupt or not described by the manifest."""
+
+
+def manifest_file(path=None) -> Path:
+    """``path``, else ``$COURSE_REFERENCE_DIR/manifest.json``, else ``reference/manifest.json``.
+
+    The variable lets a learner train reference models of their own into another folder
+    without replacing the shipped ones.
+    """
+    if path is not None:
+        return Path(path)
+    folder = os.environ.get(DIR_ENV)
+    return Path(folder) / "manifest.json" if folder else MANIFEST
+
+
+# --------------------------------------------------------------------------- files
+def sha256(path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def data_fingerprint(root=None) -> str:
+    """SHA-256 over a VOC folder's split files, masks and images: which data a model saw."""
+    root = find_voc_root(root)
+    digest = hashlib.sha256()
+    ids = sorted(set(read_split(root, "train")) | set(read_split(root, "val")))
+    files = [root / "ImageSets/Segmentation" / f"{s}.txt" for s in ("train", "val")]
+    for i in ids:
+        files += [root / "SegmentationClass" / f"{i}.png", root / "JPEGImages" / f"{i}.jpg"]
+    for f in files:
+        digest.update(f.name.encode())
+        digest.update(f.read_bytes())
+    return digest.hexdigest()
+
+
+def read_manifest(path=None) -> dict:
+    """The manifest, or a clear error saying how to make it."""
+    path = manifest_file(path)
+    if not path.is_file():
+        raise ReferenceModelError(f"{relpath(path)} is missing: run `{COMMAND}` (make "
+                                  "reference) to train the reference models")
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise ReferenceModelError(f"{relpath(path)}: unreadable ({err}); restore it from git "
+                                  f"or run `{COMMAND}`") from err
+    if manifest.get("format") != FORMAT:
+        raise ReferenceModelError(f"{relpath(path)}: not a {FORMAT} manifest")
+    return manifest
+
+
+def write_manifest(manifest: dict, path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(manifest, indent=1) + "\n")
+    os.replace(tmp, path)
+
+
+def _entry(name: str, manifest: dict, path) -> dict:
+    if name not in manifest.get("runs", {}):
+        known = ", ".join(sorted(manifest.get("runs", {}))) or "none"
+        raise ReferenceModelError(f"{relpath(path)} has no run {name!r} (runs: {known}); "
+                                  f"train it with `{COMMAND} --only {name}`")
+    return manifest["runs"][name]
+
+
+def _regenerate_hint(name: str) -> str:
+    return f"regenerate it with `{COMMAND} --only {name}` (or restore it with git)"
+
+
+def load(name: str, device="cpu", manifest_path=None):
+    """The shipped model ``name`` (eval mode, on ``device``) and its manifest entry.
+
+    On a CPU the model comes in float64: in float32 a few pixels in a million have two class
+    scores so close that another CPU's kernels (other rounding) flip the argmax; in float64
+    every CPU predicts the same labels, so the scores printed from it are the same everywhere.
+    On a GPU it comes in float32. The file's SHA-256 must match the manifest and it is read
+    with ``weights_only=True``; a missing, corrupt or foreign file raises
+    :class:`ReferenceModelError` saying how to regenerate it.
+    """
+    manifest_path = manifest_file(manifest_path)
+    entry = _entry(name, read_manifest(manifest_path), manifest_path)
+    if "file" not in entry:
+        raise ReferenceModelError(f"run {name!r} ships no weights (only its scores are in the "
+                                  "manifest)")
+    path = manifest_path.parent / entry["file"]
+    if not path.is_file():
+        raise ReferenceModelError(f"{relpath(path)} is missing: {_regenerate_hint(name)}")
+    if sha256(path) != entry["sha256"]:
+        raise ReferenceModelError(f"{relpath(path)}: SHA-256 differs from the manifest "
+                                  f"(corrupt or replaced): {_regenerate_hint(name)}")
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        model = build_model(entry["config"]["model"])
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v
+                               for k, v in saved["state_dict"].items()})
+    except Exception as err:  # unreadable zip, wrong keys or shapes: all mean "not this model"
+        raise ReferenceModelError(f"{relpath(path)}: cannot be loaded as run {name!r} "
+                                  f"({type(err).__name__}: {err}); {_regenerate_hint(name)}"
+                                  ) from err
+    device = torch.device(device)
+    dtype = torch.float64 if device.type == "cpu" else torch.float32
+    return model.to(device=device, dtype=dtype).eval(), entry
+
+
+ENCODERS = {"fcn": ("stem", "layer1", "layer2", "layer3", "layer4"), "unet": ("inc", "down")}
+
+
+def init_encoder(net, name: str, manifest_path=None):
+    """Give ``net`` the encoder (backbone) weights of the shipped model ``name``; the rest of
+    ``net`` (score layers, decoder) keeps its fresh initialisation. Returns ``net``.
+
+    The CPU stand-in for starting from ImageNet weights: a backbone that already knows the
+    data, so a minute of training shows a model that learns. ``net`` must be the same kind of
+    network as the shipped one (the encoder's layer names and shapes must match).
+    """
+    source, entry = load(name, "cpu", manifest_path)
+    prefixes = ENCODERS[entry["config"]["model"]["name"]]
+    ours, theirs = net.state_dict(), source.state_dict()
+    wanted = [k for k in ours if k.split(".")[0] in prefixes]
+    bad = [k for k in wanted if k not in theirs or theirs[k].shape != ours[k].shape]
+    if bad:
+        raise ReferenceModelError(f"the encoder of run {name!r} does not fit this network "
+                                  f"(missing or other shapes: {bad[:3]})")
+    net.load_state_dict({k: theirs[k] for k in wanted}, strict=False)  # copied in net's dtypes
+    return net
+
+
+def save_weights(name: str, model, config: dict, directory) -> dict:
+    """Write ``model``'s weights in half precision; return the manifest's file fields."""
+    path = Path(directory) / f"{name}.pt"
+    state = half_state(model)
+    atomic_save({"format": FORMAT, "name": name, "config": config, "state_dict": state}, path)
+    return {"file": path.name, "sha256": sha256(path), "bytes": path.stat().st_size}
+
+
+# --------------------------------------------------------------------------- verification
+def half_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The state dict with floating tensors in float16 (half the bytes; integers kept)."""
+    return {k: v.detach().cpu().half() if v.is_floating_point() else v.detach().cpu()
+            for k, v in model.state_dict().items()}
+
+
+def round_to_half_(model: nn.Module) -> nn.Module:
+    """Round the weights through float16 in place, so the model scored is the model shipped."""
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v
+                           for k, v in half_state(model).items()})
+    return model
+
+
+def evaluate_run(model: nn.Module, root=None, store: bool = False) -> dict:
+    """Full-image validation scores of a trained run (see :mod:`course_utils.evaluation`),
+    computed in float64 on the CPU as :func:`course_utils.reference.load` gives the model.
+
+    Always computed, never read from a cache; ``store`` leaves the predictions in the
+    checkpoint folder for the notebooks (:mod:`course_utils.predictions`)."""
+    model = copy.deepcopy(model).to(device="cpu", dtype=torch.float64)
+    return summarize(region_matrices(model, full_image_loader(root, "val"), cache=store,
+                                     refresh=True))
+
+
+def compare_scores(expected: dict, measured: dict, tol: float = VERIFY_TOLERANCE) -> list[str]:
+    """Where ``measured`` scores differ from ``expected`` by more than ``tol``."""
+    problems = []
+    for key in ("miou", "pixel_acc", "band_acc", "interior_acc"):
+        if abs(expected[key] - measured[key]) > tol:
+            problems.append(f"{key} {measured[key]:.4f} != manifest {expected[key]:.4f}")
+    for c, (e, m) in enumerate(zip(expected["iou"], measured["iou"], strict=True)):
+        if (e is None) != (m is None) or (e is not None and abs(e - m) > tol):
+            problems.append(f"IoU of class {c}: {m} != manifest {e}")
+    return problems
+
+
+def verify(names=None, manifest_path=None, root=None) -> list[str]:
+    """Re-evaluate every shipped model (or ``names``) on the val split; return the problems
+    (empty when the files match their hashes and reproduce the manifest's scores).
+
+    The predictions are always computed afresh; they are then left in the checkpoint folder
+    (:mod:`course_utils.predictions`), so the notebooks that score these models read them."""
+    manifest = read_manifest(manifest_path)
+    problems = []
+    if manifest["data"]["fingerprint"] != data_fingerprint(root):
+        problems.append(f"the data under {relpath(find_voc_root(root))} differ from the data "
+                        "the manifest was made on")
+    shipped = [n for n, e in manifest["runs"].items() if "file" in e]
+    for name in names or shipped:
+        try:
+            model, entry = load(name, manifest_path=manifest_path)
+        except ReferenceModelError as err:
+            problems.append(str(err))
+            continue
+        measured = evaluate_run(model, root, store=True)
+        problems += [f"{name}: {p}" for p in compare_scores(entry["val"], measured)]
+    return problems
+
+
+# --------------------------------------------------------------------------- training
+

@@ -1,0 +1,172 @@
+"""Resumable checkpoints for ``fit``: save after each epoch, resume, never overwrite a stranger.
+
+A checkpoint is a plain dict, as torchvision's reference scripts keep: the state dicts of the
+model, optimiser and learning-rate scheduler, the history of the finished epochs (their number
+is the epoch to resume after), the run's ``config`` and ``fit`` arguments, and the random
+states, so a resumed run draws the same crops and batches as an uninterrupted one. It is
+read with ``weights_only=True`` (no pickled code runs) and written atomically (a temporary
+file, then a rename: a crash never leaves half a file). A checkpoint that cannot continue the
+run (unreadable, another model, config or format) is kept under a new name, never overwritten.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from course_utils import runtime
+
+FORMAT = "course_utils.train/2"
+# Format 1 also stored a layer signature and an unused GradScaler state; its other entries
+# mean what they mean in format 2, so its runs resume (or are recognised as finished).
+READABLE = ("course_utils.train/1", FORMAT)
+
+
+def atomic_write(data: bytes, path: Path) -> None:
+    """Write ``data`` to a temporary file beside ``path``, then rename it over ``path``:
+    a crash mid-write leaves the old file intact, and a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes the file private; a saved file is not
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_save(obj, path: Path) -> None:
+    """``torch.save`` through :func:`atomic_write` (the bytes go through memory first)."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    atomic_write(buffer.getvalue(), Path(path))
+
+
+def check_plain(value, name: str) -> None:
+    """Raise unless ``value`` is plain data, which ``weights_only=True`` loads back."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            check_plain(k, name)
+            check_plain(v, f"{name}[{k!r}]")
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            check_plain(v, f"{name}[{i}]")
+    elif type(value) not in (str, int, float, bool, type(None)):  # not subclasses: np.float64
+        raise TypeError(f"{name}: {type(value).__name__} is not plain data; use str, int, "
+                        "float, bool, None, lists, tuples and dicts of them")
+
+
+def save(path, parts: dict, history: list, meta: dict, loader) -> None:
+    """Checkpoint the state dicts of ``parts`` (model, optimizer, scheduler[, scaler]) with
+    the ``history``, ``meta`` (config and fit arguments) and the random states."""
+    state = {"format": FORMAT, **meta, "history": list(history), "rng": rng_state(loader),
+             **{name: part.state_dict() for name, part in parts.items()}}
+    atomic_save(state, Path(path))
+
+
+def resume(path, parts: dict, meta: dict, loader, rename: bool = True) -> list[dict] | None:
+    """Restore ``parts`` and the random states from the checkpoint at ``path``; return the
+    history of the epochs it holds, ``[]`` when there is no file.
+
+    A file that cannot continue this run is renamed aside (``rename``) with one line saying
+    why, and ``None`` is returned: train from scratch.
+    """
+    path = Path(path)
+    if not path.exists():
+        return []
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # pickle, zip and torch errors alike mean "unreadable"
+        problem = f"unreadable ({type(err).__name__})"
+    else:
+        problem = _problem(state, parts["model"], meta)
+    if problem is None:
+        try:  # in the order of ``parts``: fit puts the optimiser first, as it validates
+            for name, part in parts.items():
+                part.load_state_dict(state[name])
+            set_rng_state(state["rng"], loader)
+            return list(state["history"])
+        except (KeyError, ValueError, RuntimeError) as err:
+            problem = f"cannot be restored ({type(err).__name__}: {str(err).splitlines()[0]})"
+    if rename:
+        kept = runtime.relpath(set_aside(path))
+        print(f"checkpoint {runtime.relpath(path)}: {problem}; kept it as {kept}, training "
+              "from scratch")
+    return None
+
+
+def _problem(state, model: torch.nn.Module, meta: dict) -> str | None:
+    """Why a loaded checkpoint cannot continue the run ``meta`` describes, or ``None``."""
+    if not isinstance(state, dict) or "format" not in state:
+        return "not a course_utils.train checkpoint"
+    if state["format"] not in READABLE:
+        return f"written in format {state['format']!r}; this version reads {READABLE}"
+    saved = state.get("model")
+    shapes = [(k, tuple(v.shape)) for k, v in model.state_dict().items()]
+    if not isinstance(saved, dict) or [(k, tuple(v.shape)) for k, v in saved.items()] != shapes:
+        return "saved from a different model (layer names or shapes differ)"
+    for key in ("config", "fit_args"):
+        if state.get(key) != meta[key]:
+            what = "config" if key == "config" else "fit arguments"
+            return f"saved with a different {what} ({_diff(state.get(key), meta[key])})"
+    if len(state.get("history", ())) > meta["fit_args"]["epochs"]:
+        return "holds more epochs than asked for"
+    return None
+
+
+def _diff(old, new, limit: int = 3) -> str:
+    """A short ``key: old -> new`` description of how two configs differ."""
+    if not (isinstance(old, dict) and isinstance(new, dict)):
+        return f"{old!r:.40} -> {new!r:.40}"
+    keys = [k for k in {**old, **new} if old.get(k, "<missing>") != new.get(k, "<missing>")]
+    parts = [f"{k}: {old.get(k, '<missing>')!r:.30} -> {new.get(k, '<missing>')!r:.30}"
+             for k in keys[:limit]]
+    return ", ".join(parts) + (", ..." if len(keys) > limit else "")
+
+
+def set_aside(path) -> Path:
+    """Rename the file at ``path`` to a free ``<stem>.old<N><suffix>`` beside it; return it."""
+    path = Path(path)
+    n = 1
+    while (kept := path.with_name(f"{path.stem}.old{n}{path.suffix}")).exists():
+        n += 1
+    os.replace(path, kept)
+    return kept
+
+
+def rng_state(loader) -> dict:
+    """Every random state the next epoch draws from: torch (CPU, CUDA), the loader's
+    generator (shuffling), Python and NumPy (custom transforms)."""
+    np_state = np.random.get_state()
+    state = {"torch": torch.get_rng_state(), "python": random.getstate(),
+             "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)),
+                       *np_state[2:]]}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    if getattr(loader, "generator", None) is not None:
+        state["loader"] = loader.generator.get_state()
+    return state
+
+
+def set_rng_state(state: dict, loader) -> None:
+    """Undo :func:`rng_state`, so a resumed run draws the same numbers."""
+    torch.set_rng_state(state["torch"])
+    random.setstate(state["python"])
+    kind, keys, *rest = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), *rest))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    if "loader" in state and getattr(loader, "generator", None) is not None:
+        loader.generator.set_state(state["loader"])

@@ -1,0 +1,186 @@
+"""``python -m course_utils.training``: train a segmentation model from the command line.
+
+    python -m course_utils.training --run fcn8s                   # a recorded reference recipe
+    python -m course_utils.training --model unet --depth 4 --width 32 --epochs 30 --crop 256
+    torchrun --nproc_per_node 4 -m course_utils.training --run fcn8s --batch-size 4
+
+The same ``fit`` as in the notebooks, on one process or under ``torchrun`` on several (one per
+GPU, or a few CPU processes with the gloo backend). As in torchvision's reference script, the
+distributed parts are all here: the process group, the ``DistributedDataParallel`` wrap, each
+process's share of the images (``DistributedSampler``), checkpoints and progress from rank 0
+only, and the final whole-image validation confusion matrix added up over the processes.
+``--batch-size`` is per process: N processes train on batches of N times that size. A rerun
+resumes from the checkpoint. The result (config, history, validation scores and confusion
+matrix) goes to ``--results``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader, DistributedSampler, Sampler
+
+from course_utils import runtime
+from course_utils.data import NormalizeBatch, crop_dataset, find_voc_root
+
+from . import recipes
+from .evaluation import full_image_loader, summarize_matrix
+from .loop import accel_for, evaluate, fit, prepare_model
+
+INTERRUPTED = "interrupted; run the same command to resume"
+
+
+def parse(argv=None) -> argparse.Namespace:
+    """The command line's flags (see the module docstring)."""
+    p = argparse.ArgumentParser(prog="python -m course_utils.training",
+                                description=__doc__.split("\n")[0])
+    p.add_argument("--run", choices=sorted(recipes.RUNS), default=None,
+                   help="start from a recorded reference recipe (flags below override it)")
+    p.add_argument("--model", choices=("fcn8s", "fcn16s", "fcn32s", "unet"), default=None)
+    p.add_argument("--depth", type=int, default=None, help="U-Net levels")
+    p.add_argument("--width", type=int, default=None, help="U-Net channels at the top level")
+    p.add_argument("--loss", choices=("ce", "wce", "focal"), default=None)
+    for flag, kind in (("--epochs", int), ("--crop", int), ("--batch-size", int),
+                       ("--lr", float), ("--seed", int)):
+        p.add_argument(flag, type=kind, default=None)
+    p.add_argument("--data", default=None, help="a VOC2012 folder (default: as the notebooks)")
+    p.add_argument("--checkpoint", type=Path, default=None,
+                   help="resumable checkpoint (.pt); default checkpoints/train-<run>.pt")
+    p.add_argument("--results", type=Path, default=None, help="write the results here (.json)")
+    p.add_argument("--device", default=None, help="cpu or cuda (default: the best available)")
+    p.add_argument("--no-progress", action="store_true")
+    return p.parse_args(argv)
+
+
+def config_from(args) -> dict:
+    """The run's plain-data config: a recorded recipe, or the defaults, with the flags on top."""
+    cfg = dict(recipes.RUNS[args.run]) if args.run else {
+        **recipes.SEGMENT, "model": dict(recipes.FCN8S), "epochs": 10, "seed": 0}
+    cfg.pop("ship", None)
+    if args.model:
+        cfg["model"] = ({"name": "unet", "depth": 4, "width": 16} if args.model == "unet"
+                        else {"name": "fcn", "variant": args.model[3:]})
+    if cfg["model"]["name"] == "unet":
+        for key in ("depth", "width"):
+            if getattr(args, key) is not None:
+                cfg["model"][key] = getattr(args, key)
+    if args.loss:
+        cfg["loss"] = {"ce": {"name": "ce"}, **recipes.LOSSES}[args.loss]
+    for key in ("epochs", "crop", "batch_size", "lr", "seed"):
+        if getattr(args, key) is not None:
+            cfg[key] = getattr(args, key)
+    return cfg
+
+
+# --------------------------------------------------------------------------- torchrun
+def _setup(device_type: str) -> torch.device:
+    """Join the process group torchrun describes (NCCL on GPUs, gloo on the CPU); return this
+    process's device. Without torchrun's variables: one process, the device asked for."""
+    if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
+        return torch.device(device_type)
+    local = int(os.environ.get("LOCAL_RANK", 0))
+    if device_type == "cuda":
+        torch.cuda.set_device(local)
+        dist.init_process_group("nccl")
+        return torch.device("cuda", local)
+    dist.init_process_group("gloo")
+    torch.set_num_threads(1)  # the processes share the cores
+    return torch.device("cpu")
+
+
+def _rank() -> int:
+    return dist.get_rank() if dist.is_initialized() else 0
+
+
+def _world() -> int:
+    return dist.get_world_size() if dist.is_initialized() else 1
+
+
+class _ShardSampler(Sampler):
+    """Every ``world``-th index from this rank's on, in order: unlike ``DistributedSampler``
+    it never pads the last share with repeats, so each val image is counted exactly once."""
+
+    def __init__(self, n: int):
+        self.indices = list(range(_rank(), n, _world()))
+
+    def __iter__(self):
+        return iter(self.indices)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+def _train_loader(cfg: dict, root) -> DataLoader:
+    """Random crops; under torchrun each process shuffles its own share (fit sets the epoch)."""
+    dataset = crop_dataset(root, "train", cfg["crop"], cfg["scale"], cache=True)
+    sampler = (DistributedSampler(dataset, shuffle=True, seed=cfg["seed"], drop_last=True)
+               if dist.is_initialized() else None)
+    return DataLoader(dataset, cfg["batch_size"], shuffle=sampler is None, sampler=sampler,
+                      drop_last=True, generator=torch.Generator().manual_seed(cfg["seed"]),
+                      pin_memory=torch.cuda.is_available(), collate_fn=NormalizeBatch())
+
+
+def _validate(net, root, device):
+    """The whole-image val confusion matrix: each process scores its share with rank 0's
+    BatchNorm statistics (the ones the checkpoint keeps), and the matrices are added up."""
+    dataset = full_image_loader(root, "val").dataset
+    if dist.is_initialized():
+        for buffer in net.buffers():
+            dist.broadcast(buffer, src=0)
+    cm = evaluate(net, DataLoader(dataset, batch_size=1, sampler=_ShardSampler(len(dataset))),
+                  device=device)
+    if dist.is_initialized():
+        dist.all_reduce(cm.matrix)
+    return cm
+
+
+def run(args) -> dict:
+    """Train and evaluate as ``args`` say; returns the results (every process)."""
+    device = _setup(torch.device(args.device or runtime.device()).type)
+    cfg, root = config_from(args), find_voc_root(args.data)
+    runtime.set_seed(cfg["seed"])
+    net = prepare_model(recipes.build_model(cfg["model"]), accel_for(device))
+    model = torch.nn.parallel.DistributedDataParallel(
+        net, device_ids=[device.index] if device.type == "cuda" else None
+    ) if dist.is_initialized() else net
+    checkpoint = args.checkpoint or runtime.REPO_ROOT / "checkpoints" / (
+        f"train-{args.run or 'cli'}.pt")
+    history = fit(model, _train_loader(cfg, root), loss=recipes.build_loss(cfg["loss"], root),
+                  epochs=cfg["epochs"], lr=cfg["lr"], optimizer=cfg["optimizer"],
+                  schedule=cfg["schedule"], device=device, checkpoint=checkpoint,
+                  config={**cfg, "processes": _world()}, save=_rank() == 0,
+                  progress=_rank() == 0 and not args.no_progress)
+    cm = _validate(net, root, device)
+    results = {"config": cfg, "processes": _world(), "history": history,
+               "val": summarize_matrix(cm), "confusion": cm.matrix.cpu().tolist(),
+               "checkpoint": runtime.relpath(checkpoint)}
+    if args.results and _rank() == 0:
+        args.results.parent.mkdir(parents=True, exist_ok=True)
+        args.results.write_text(json.dumps(results, indent=1) + "\n")
+    return results
+
+
+def main(argv=None) -> int:
+    """Run; rank 0 prints the val scores. Ctrl-C prints one line saying how to resume."""
+    args = parse(argv)
+    try:
+        results = run(args)
+    except KeyboardInterrupt:
+        if _rank() == 0:
+            print(INTERRUPTED, file=sys.stderr)
+        return 130
+    finally:
+        rank = _rank()
+        if dist.is_initialized():
+            dist.destroy_process_group()
+    if rank == 0:
+        v, n = results["val"], results["processes"]
+        print(f"val mIoU {v['miou']:.4f}, pixel accuracy {v['pixel_acc']:.4f} "
+              f"({n} process{'es' * (n > 1)})")
+    return 0

@@ -1,0 +1,253 @@
+"""Training and inference for the notebooks and the CLI: ``fit``, ``evaluate`` and ``predict``.
+
+One loop serves the CPU and the GPU. On CUDA it runs in mixed precision (bfloat16 where the GPU
+supports it, else float16 with a gradient scaler) in the ``channels_last`` memory format; on the
+CPU it runs plain float32, which at a fixed thread count gives bit-identical results run to run.
+The optimiser is AdamW and the learning rate follows DeepLab's poly schedule, stepped every
+iteration. ``fit(..., checkpoint=path, config=cfg)`` checkpoints every epoch
+(:mod:`.checkpoints`): called again it resumes, or returns the stored history of a finished run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from tqdm.auto import tqdm
+
+from course_utils import runtime
+from course_utils.data import VOID
+from course_utils.metrics import ConfusionMatrix
+
+from . import checkpoints
+
+__all__ = ["Accel", "accel_for", "evaluate", "fit", "predict"]
+
+POSTFIX_EVERY = 10  # refresh the progress bar's numbers every N steps (each refresh syncs a GPU)
+POLY_POWER = 0.9  # DeepLab's poly schedule: lr * (1 - step / total) ** 0.9
+WEIGHT_DECAY = 1e-4
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
+
+
+@dataclass(frozen=True)
+class Accel:
+    """How to run on ``device``: autocast to ``amp_dtype`` (``None``: plain float32)."""
+
+    device: torch.device
+    amp_dtype: torch.dtype | None = None
+
+    @property
+    def channels_last(self) -> bool:
+        """With AMP (on CUDA): the memory format tensor cores convolve fastest in."""
+        return self.amp_dtype is not None
+
+
+def accel_for(device) -> Accel:
+    """AMP on CUDA only: bfloat16 where supported, else float16 (then with a GradScaler,
+    as float16's small range needs); plain float32 on the CPU, for bit-identical runs."""
+    device = torch.device(device)
+    if device.type != "cuda":
+        return Accel(device)
+    return Accel(device, torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
+
+
+def prepare_model(model: nn.Module, accel: Accel) -> nn.Module:
+    """Move ``model`` to the device in place (and to channels_last when AMP is on)."""
+    model.to(accel.device)
+    if accel.channels_last:
+        model.to(memory_format=torch.channels_last)
+    return model
+
+
+def _to_device(images, labels, accel: Accel, dtype=None):
+    """Copy a batch to the device without blocking (pinned memory makes it asynchronous),
+    the images in ``dtype`` when given (a float64 model's, say)."""
+    fmt = torch.channels_last if accel.channels_last else torch.preserve_format
+    images = images.to(accel.device, dtype=dtype, non_blocking=True, memory_format=fmt)
+    return images, labels.to(accel.device, non_blocking=True)
+
+
+def fit(model: nn.Module, train_loader, val_loader=None, loss=None, epochs: int = 1,
+        lr: float = 1e-3, optimizer="adamw", schedule: str = "poly", num_classes: int = 21,
+        device=None, checkpoint=None, config=None, progress: bool = True, on_epoch=None,
+        save: bool = True) -> list[dict]:
+    """Train ``model`` (moved to ``device`` in place) and return its history, one dict per
+    epoch: ``epoch`` (from 1), ``loss`` (mean training batch loss), ``pixel_acc`` and
+    ``miou`` (on ``val_loader`` when given, else on the training batches as they were seen)
+    and ``seconds``.
+
+    ``loss`` defaults to ``CrossEntropyLoss(ignore_index=255)``; ``optimizer`` is ``"adamw"``
+    or an optimizer instance; ``schedule`` is ``"poly"``; ``device`` defaults to
+    :func:`course_utils.runtime.device`. With ``checkpoint`` (a ``.pt`` path) the run is saved
+    after every epoch with ``config`` (plain values describing it): a later call with the same
+    config resumes, or returns the stored history when all ``epochs`` are done; ``save=False``
+    only reads it (torchrun's other processes: rank 0 saves). ``on_epoch(entry)`` is called
+    after each trained epoch. Seed first (``runtime.set_seed``) for repeatable results.
+    """
+    _check_fit_args(train_loader, epochs, optimizer, schedule, config, checkpoint)
+    accel = accel_for(runtime.device() if device is None else device)
+    prepare_model(model, accel)
+    net = model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
+    opt = optimizer if isinstance(optimizer, torch.optim.Optimizer) else torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=WEIGHT_DECAY)
+    total = epochs * len(train_loader)
+    parts = {"optimizer": opt, "model": net,  # the optimiser first: it validates on loading
+             "scheduler": torch.optim.lr_scheduler.LambdaLR(
+                 opt, lambda step: (1.0 - min(step / total, 1.0)) ** POLY_POWER)}
+    if accel.amp_dtype == torch.float16:
+        parts["scaler"] = torch.amp.GradScaler(accel.device.type)
+    meta = {"config": config, "fit_args": {
+        "epochs": epochs, "lr": lr, "schedule": schedule, "num_classes": num_classes,
+        "optimizer": optimizer if isinstance(optimizer, str) else type(optimizer).__name__}}
+    history = _resume(checkpoint, parts, meta, train_loader, save, progress)
+    loss = loss if loss is not None else nn.CrossEntropyLoss(ignore_index=VOID)
+    n = len(train_loader)
+    with tqdm(total=epochs * n, initial=len(history) * n, unit="batch",  # resumed: not from 0
+              disable=not progress or len(history) == epochs) as bar:
+        for epoch in range(len(history) + 1, epochs + 1):
+            bar.set_description(f"epoch {epoch}/{epochs}")
+            start = time.perf_counter()
+            sampler = getattr(train_loader, "sampler", None)
+            if hasattr(sampler, "set_epoch"):  # a DistributedSampler: another shuffle each epoch
+                sampler.set_epoch(epoch)
+            cm = ConfusionMatrix(num_classes, ignore_index=VOID, device=accel.device)
+            mean_loss = train_one_epoch(model, loss, parts, train_loader, accel, cm, bar)
+            if val_loader is not None:
+                cm = evaluate(model, val_loader, num_classes, accel.device)
+            scores = cm.compute()
+            history.append({"epoch": epoch, "loss": mean_loss,
+                            "pixel_acc": float(scores["pixel_acc"]),
+                            "miou": float(scores["miou"]), "seconds": time.perf_counter() - start})
+            if progress:
+                bar.set_postfix(loss=f"{mean_loss:.4f}", miou=f"{history[-1]['miou']:.4f}",
+                                on="val" if val_loader is not None else "train")
+            if checkpoint and save:
+                checkpoints.save(checkpoint, parts, history, meta, train_loader)
+            if on_epoch is not None:
+                on_epoch(history[-1])
+    return history
+
+
+def train_one_epoch(model, loss_fn, parts: dict, loader, accel: Accel, cm, bar) -> float:
+    """One pass over ``loader``: forward (autocast on a GPU), loss, backward, step, schedule.
+
+    ``cm`` counts the training predictions; returns the mean batch loss (over every process
+    under torchrun).
+    """
+    model.train()
+    optimizer, scheduler, scaler = parts["optimizer"], parts["scheduler"], parts.get("scaler")
+    loss_sum = torch.zeros((), device=accel.device)
+    for step, (images, labels) in enumerate(loader, 1):
+        images, labels = _to_device(images, labels, accel)
+        with torch.autocast(accel.device.type, accel.amp_dtype, accel.amp_dtype is not None):
+            logits = model(images)
+            loss = loss_fn(logits, labels)
+        optimizer.zero_grad(set_to_none=True)
+        if scaler is None:
+            loss.backward()
+            optimizer.step()
+        else:  # float16: scale the loss so that small gradients do not underflow
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+        scheduler.step()
+        cm.update(logits.detach(), labels)
+        loss_sum += loss.detach().float()
+        bar.update()
+        if not bar.disable and (step % POSTFIX_EVERY == 0 or step == len(loader)):
+            bar.set_postfix(loss=f"{float(loss_sum) / step:.4f}",
+                            miou=f"{float(cm.compute()['miou']):.4f}")
+    totals = torch.stack([loss_sum.double(), torch.tensor(float(step), dtype=torch.float64,
+                                                          device=loss_sum.device)])
+    if dist.is_available() and dist.is_initialized():
+        dist.all_reduce(totals)
+    return float(totals[0] / totals[1])
+
+
+def _check_fit_args(train_loader, epochs, optimizer, schedule, config, checkpoint) -> None:
+    """Reject bad arguments before any work is done, naming the argument."""
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs={epochs!r}: expected a positive integer")
+    if len(train_loader) == 0:
+        raise ValueError("train_loader is empty (fewer items than one batch with drop_last?)")
+    if optimizer != "adamw" and not isinstance(optimizer, torch.optim.Optimizer):
+        raise ValueError(f"optimizer={optimizer!r}: expected 'adamw' or a torch.optim.Optimizer")
+    if schedule != "poly":
+        raise ValueError(f"schedule={schedule!r}: expected 'poly'")
+    checkpoints.check_plain(config, "config")
+    if checkpoint is not None and Path(checkpoint).suffix not in CHECKPOINT_SUFFIXES:
+        raise ValueError(f"checkpoint={runtime.relpath(checkpoint)}: expected a file name "
+                         f"ending in {', '.join(CHECKPOINT_SUFFIXES)}")
+
+
+def _resume(checkpoint, parts, meta, loader, save: bool, progress: bool) -> list[dict]:
+    """The epochs already done in ``checkpoint`` (restored into ``parts``), else ``[]``."""
+    if checkpoint is None:
+        return []
+    history = checkpoints.resume(checkpoint, parts, meta, loader, rename=save)
+    if history and progress:
+        epochs = meta["fit_args"]["epochs"]
+        done = "complete, training skipped" if len(history) == epochs else "resuming"
+        print(f"checkpoint {runtime.relpath(checkpoint)}: {len(history)}/{epochs} epochs "
+              f"done; {done}")
+    return history or []
+
+
+@contextlib.contextmanager
+def _inference(model: nn.Module, accel: Accel):
+    """Eval mode, no gradients and autocast inside; the model's mode is restored after."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), torch.autocast(accel.device.type, accel.amp_dtype,
+                                             accel.amp_dtype is not None):
+            yield
+    finally:
+        model.train(was_training)
+
+
+def _param(model: nn.Module) -> torch.Tensor:
+    """The model's first floating parameter (a float32 CPU stand-in without one): where and
+    in what dtype it runs."""
+    return next((p for p in model.parameters() if p.is_floating_point()), torch.zeros(()))
+
+
+def evaluate(model: nn.Module, loader, num_classes: int = 21, device=None) -> ConfusionMatrix:
+    """The confusion matrix of ``model`` over ``loader`` (void pixels, 255, ignored); read the
+    scores with ``.compute()``.
+
+    Runs where the model is unless ``device`` is given (then the model moves there), in the
+    model's dtype (a float64 model on a CPU gives the same predictions on every CPU).
+    """
+    accel = accel_for(_param(model).device if device is None else device)
+    prepare_model(model, accel)
+    dtype = _param(model).dtype
+    cm = ConfusionMatrix(num_classes, ignore_index=VOID, device=accel.device)
+    with _inference(model, accel):
+        for images, labels in loader:
+            images, labels = _to_device(images, labels, accel, dtype)
+            cm.update(model(images), labels)
+    return cm
+
+
+def predict(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """Class labels ``(N, H, W)`` int64 for a batch of images ``(N, 3, H, W)``.
+
+    Runs in eval mode without gradients on the model's device, in the model's dtype; the
+    labels come back on the device the images came from.
+    """
+    if images.ndim != 4:
+        raise ValueError(f"images: expected a batch (N, C, H, W), got shape "
+                         f"{tuple(images.shape)} (use images[None] for one image)")
+    param = _param(model)
+    accel = accel_for(param.device)
+    fmt = torch.channels_last if accel.channels_last else torch.preserve_format
+    with _inference(model, accel):
+        x = images.to(param.device, param.dtype, non_blocking=True, memory_format=fmt)
+        labels = model(x).argmax(dim=1)
+    return labels.to(images.device)

@@ -1,0 +1,93 @@
+"""Rewrite, or check, the generated blocks of ``data/README.md`` from what they describe.
+
+    python tools/readme_tables.py               # statistics of the mini set, reference runs
+    python tools/readme_tables.py --baselines   # also re-measure the colour baselines (minutes)
+    python tools/readme_tables.py --check       # exit 1 when a block is out of date
+
+Each block sits between HTML-comment markers, so the numbers shown come from the data and the
+manifest and cannot drift: ``STATS`` from :func:`course_utils.data.synth.stats`, ``REFERENCE``
+from ``reference/manifest.json``, ``BASELINES`` from :mod:`course_utils.metrics.baselines`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from course_utils.classroom import rewrite_block
+from course_utils.data import MINI_VOC_DIR
+from course_utils.data.synth import stats, stats_markdown
+from course_utils.reference import read_manifest
+from course_utils.runtime import REPO_ROOT, relpath
+
+README = REPO_ROOT / "data" / "README.md"
+STATS = ("<!-- STATS -->", "<!-- /STATS -->")
+REFERENCE = ("<!-- REFERENCE -->", "<!-- /REFERENCE -->")
+BASELINES = ("<!-- BASELINES -->", "<!-- /BASELINES -->")
+
+
+def reference_table(manifest: dict) -> str:
+    """A markdown table of every run in ``manifest``: model, budget, scores, time."""
+    lines = ["| run | model | loss | epochs | seed | val mIoU | pixel acc | band acc | "
+             "interior acc | object classes at IoU >= 0.30 | minutes | shipped |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for name, e in manifest["runs"].items():
+        c, v = e["config"], e["val"]
+        model = {"fcn": lambda m: f"FCN-{m['variant']}",
+                 "unet": lambda m: f"U-Net d{m['depth']} w{m['width']}",
+                 "deeplab": lambda m: f"DeepLab s{m['output_stride']} w{m['width']}",
+                 }[c["model"]["name"]]
+        well = sum(1 for x in v["iou"][1:] if x is not None and x >= 0.3)
+        lines.append(f"| {name} | {model(c['model'])} | {c['loss']['name']} | {c['epochs']} | "
+                     f"{c['seed']} | {v['miou']:.3f} | {v['pixel_acc']:.3f} | "
+                     f"{v['band_acc']:.3f} | {v['interior_acc']:.3f} | {well} of 20 | "
+                     f"{e['seconds'] / 60:.0f} | {'yes' if 'file' in e else '-'} |")
+    minutes = manifest.get("wall_seconds", 0) / 60
+    lines.append("")
+    machine = manifest.get("machine", "this machine")
+    total = sum(e["seconds"] for e in manifest["runs"].values()) / 60
+    lines.append(f"All runs: {total:.0f} single-thread minutes on {machine} (torch "
+                 f"{manifest['torch']}), two side by side; the last command took {minutes:.0f} "
+                 "minutes of wall time.")
+    return "\n".join(lines)
+
+
+def blocks(baselines: bool = False, root=MINI_VOC_DIR, manifest: dict | None = None) -> dict:
+    """The body of every generated block, keyed by its markers."""
+    out = {STATS: stats_markdown(stats(root)),
+           REFERENCE: reference_table(manifest or read_manifest())}
+    if baselines:
+        from course_utils.metrics import baselines as colour
+
+        out[BASELINES] = colour.table(colour.measure(root))
+    return out
+
+
+def stale(readme=None, **kw) -> list[str]:
+    """The markers of the blocks whose text in ``readme`` differs from :func:`blocks`."""
+    text = Path(readme or README).read_text()
+    return [begin for (begin, end), body in blocks(**kw).items()
+            if f"{begin}\n{body}\n{end}" not in text]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python tools/readme_tables.py",
+                                description=__doc__.split("\n")[0])
+    p.add_argument("--baselines", action="store_true", help="re-measure the colour baselines")
+    p.add_argument("--check", action="store_true", help="only check; exit 1 when out of date")
+    args = p.parse_args(argv)
+    if args.check:
+        bad = stale(README, baselines=args.baselines)
+        for begin in bad:
+            print(f"{relpath(README)}: the {begin} block is out of date: run "
+                  "`python tools/readme_tables.py`", file=sys.stderr)
+        return 1 if bad else 0
+    for markers, body in blocks(baselines=args.baselines).items():
+        rewrite_block(README, markers, body)
+    print(f"rewrote the generated blocks of {relpath(README)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
