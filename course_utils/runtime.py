@@ -8,6 +8,7 @@ on such a device and ``fast`` otherwise; ``COURSE_PROFILE=fast|full`` overrides 
 
 from __future__ import annotations
 
+import importlib
 import os
 import platform
 import random
@@ -35,10 +36,7 @@ def device() -> torch.device:
     """The best device available: CUDA, then Apple MPS, then the CPU."""
     if torch.cuda.is_available():
         return torch.device("cuda")
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+    return torch.device("mps" if torch.backends.mps.is_available() else "cpu")
 
 
 def profile() -> str:
@@ -52,22 +50,15 @@ def profile() -> str:
 
 
 def choose(fast, full):
-    """Return ``fast`` or ``full`` according to the active profile.
-
-    Notebooks write their settings once, side by side, e.g.
-    ``cfg = choose(fast=dict(epochs=3, crop=96), full=dict(epochs=30, crop=320))``.
-    """
+    """``fast`` or ``full`` according to the active profile, so a notebook writes each setting
+    once, side by side: ``cfg = choose(fast=dict(epochs=3), full=dict(epochs=30))``."""
     return fast if profile() == "fast" else full
 
 
 def setup(seed: int = 0, verbose: bool = True) -> torch.device:
-    """Prepare a notebook: seed everything, fix threads in the fast profile, report versions.
-
-    Also sets a modest figure resolution, so every notebook's stored figures stay small.
-
-    Returns the device to use. In the ``fast`` profile the device is always the CPU and
-    PyTorch uses ``FAST_THREADS`` threads, so the stored outputs are reproducible.
-    """
+    """Prepare a notebook: seed everything, set a modest figure resolution, print versions and
+    return the device. The ``fast`` profile always uses the CPU, with ``FAST_THREADS`` threads,
+    so the stored outputs are reproducible."""
     set_seed(seed)
     import matplotlib
 
@@ -101,8 +92,6 @@ PACKAGES = {
 
 def missing_packages() -> dict[str, str]:
     """The packages of :data:`PACKAGES` that do not import here, each with its install command."""
-    import importlib
-
     missing = {}
     for name, command in PACKAGES.items():
         try:
@@ -115,8 +104,6 @@ def missing_packages() -> dict[str, str]:
 def require(name: str):
     """Import and return the module ``name``, or fail with one line saying how to install it
     (instead of a bare ``ModuleNotFoundError`` deep inside a notebook)."""
-    import importlib
-
     try:
         return importlib.import_module(name)
     except ImportError:
@@ -146,10 +133,8 @@ def report(dev: torch.device | None = None) -> str:
 
 
 def relpath(path: str | os.PathLike) -> str:
-    """``path`` relative to the repository root when inside it, for printing in notebooks.
-
-    Stored notebook outputs must not carry absolute paths from the machine they ran on.
-    """
+    """``path`` relative to the repository root when inside it, for printing in notebooks
+    (stored outputs must not carry absolute paths from the machine they ran on)."""
     p = Path(path).resolve()
     try:
         return p.relative_to(REPO_ROOT).as_posix()
@@ -158,18 +143,14 @@ def relpath(path: str | os.PathLike) -> str:
 
 
 def checkpoint_dir() -> Path:
-    """The folder notebooks keep checkpoints (and cached predictions) in:
-    ``$COURSE_CHECKPOINT_DIR`` when set (the tests point it at a fresh folder, so they train
-    and never touch a learner's checkpoints), else ``checkpoints/`` in the repository."""
+    """Where notebooks keep checkpoints and cached predictions: ``$COURSE_CHECKPOINT_DIR`` when
+    set (the tests use a fresh folder), else ``checkpoints/`` in the repository."""
     return Path(os.environ.get(CHECKPOINT_ENV) or REPO_ROOT / "checkpoints")
 
 
 def checkpoint_path(name: str, data: str | None = None) -> Path:
-    """Where a notebook keeps the checkpoint ``name``: ``checkpoints/<name>-<profile>[-<data>].pt``.
-
-    The folder is :func:`checkpoint_dir`. ``data`` names the data set
-    (:func:`course_utils.voc.data_tag`), so a model trained on the mini set is never reused
-    on real VOC.
-    """
+    """Where a notebook keeps the checkpoint ``name``: ``<name>-<profile>[-<data>].pt`` in
+    :func:`checkpoint_dir`; ``data`` (:func:`course_utils.data.data_tag`) keeps mini-set models
+    apart from real-VOC ones."""
     parts = [name, profile()] + ([data] if data else [])
     return checkpoint_dir() / ("-".join(parts) + ".pt")

@@ -18,22 +18,21 @@ from course_utils.data import NUM_CLASSES, PALETTE, VOC_CLASSES, VOID
 from course_utils.metrics import normalize_matrix
 
 
+def _numpy(x) -> np.ndarray:
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+
+
 def to_numpy_image(image) -> np.ndarray:
-    """``(3, H, W)``/``(H, W, 3)`` tensor or array -> ``(H, W, 3)`` array ready for imshow."""
-    if isinstance(image, torch.Tensor):
-        image = image.detach().cpu()
-        if image.ndim == 3 and image.shape[0] in (1, 3):
-            image = image.permute(1, 2, 0)
-        image = image.numpy()
-    image = np.asarray(image)
-    if image.ndim == 3 and image.shape[-1] == 1:
-        image = image[..., 0]
-    return image
+    """``(3, H, W)`` tensor or ``(H, W, 3)`` array -> ``(H, W, 3)`` array ready for imshow."""
+    if isinstance(image, torch.Tensor) and image.ndim == 3 and image.shape[0] in (1, 3):
+        image = image.permute(1, 2, 0)
+    image = _numpy(image)
+    return image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image
 
 
 def colorize(mask) -> np.ndarray:
     """An ``(H, W)`` index mask as an ``(H, W, 3)`` uint8 RGB image in the VOC palette."""
-    m = mask.detach().cpu().numpy() if isinstance(mask, torch.Tensor) else np.asarray(mask)
+    m = _numpy(mask)
     if m.ndim != 2:
         raise ValueError(f"colorize: expected an (H, W) index mask, got shape {m.shape}")
     return PALETTE[m.astype(np.int64).clip(0, 255)]
@@ -41,10 +40,10 @@ def colorize(mask) -> np.ndarray:
 
 def _as_display(item) -> np.ndarray:
     """Masks (2-D integer) are colourised; images are shown as they are."""
-    arr = item.detach().cpu() if isinstance(item, torch.Tensor) else item
-    if np.ndim(arr) == 2 and not np.issubdtype(np.asarray(arr).dtype, np.floating):
+    arr = _numpy(item)
+    if arr.ndim == 2 and not np.issubdtype(arr.dtype, np.floating):
         return colorize(arr)
-    return to_numpy_image(arr)
+    return to_numpy_image(item)
 
 
 def show_images(images, titles=None, ncols: int = 4, scale: float = 2.5, cmap=None):
@@ -70,7 +69,7 @@ def overlay(image, mask, alpha: float = 0.6, dim: float = 0.55) -> np.ndarray:
     img = to_numpy_image(image).astype(np.float32)
     if img.max() > 1.0:
         img = img / 255.0
-    m = mask.detach().cpu().numpy() if isinstance(mask, torch.Tensor) else np.asarray(mask)
+    m = _numpy(mask)
     colour = colorize(m).astype(np.float32) / 255.0
     objects = ((m > 0) & (m != VOID))[..., None]
     blend = np.where(objects, (1 - alpha) * img + alpha * colour, dim * img)
@@ -96,7 +95,7 @@ def add_legend(ax, labels, **kwargs) -> None:
 def show_segmentation(images, masks, preds=None, titles=None, scale: float = 2.3):
     """Rows of image | ground truth | prediction (if given), with a legend of the classes shown.
 
-    ``images`` may be normalised tensors: pass them through ``voc_dataset.denormalize`` first.
+    ``images`` may be normalised tensors: pass them through ``course_utils.data.denormalize`` first.
     """
     cols = 2 if preds is None else 3
     n = len(images)
@@ -107,11 +106,9 @@ def show_segmentation(images, masks, preds=None, titles=None, scale: float = 2.3
     heads = ["image", "ground truth", "prediction"]
     present = set()
     for i in range(n):
-        row = [to_numpy_image(images[i]), colorize(masks[i])]
-        present |= {int(v) for v in np.unique(np.asarray(masks[i]))}
-        if preds is not None:
-            row.append(colorize(preds[i]))
-            present |= {int(v) for v in np.unique(np.asarray(preds[i]))}
+        labels = [masks[i]] if preds is None else [masks[i], preds[i]]
+        present |= {int(v) for m in labels for v in np.unique(_numpy(m))}
+        row = [to_numpy_image(images[i])] + [colorize(m) for m in labels]
         for j, (ax, pic) in enumerate(zip(axes[i], row, strict=True)):
             ax.imshow(pic)
             ax.axis("off")
@@ -127,7 +124,7 @@ def show_segmentation(images, masks, preds=None, titles=None, scale: float = 2.3
 
 
 def plot_history(history, ax=None, label: str | None = None):
-    """Training curves from ``train.fit``'s history: loss (left), pixel accuracy and mIoU (right).
+    """Training curves from ``fit``'s history: loss (left), pixel accuracy and mIoU (right).
 
     ``ax`` is a pair of axes to draw into (pass the pair again, with ``label``, to compare
     runs), else a new figure is made. Returns the pair of axes.
@@ -174,8 +171,7 @@ def plot_confusion(cm, class_names=None, normalize: str | None = "true", ax=None
     if ax is None:
         side = min(9.0, 1.6 + 0.36 * n)
         _, ax = plt.subplots(figsize=(side + 1.2, side))
-    finite = m[np.isfinite(m)]
-    top = 1.0 if normalize or finite.size == 0 else max(float(finite.max()), 1.0)
+    top = 1.0 if normalize else max(float(m.max()), 1.0)  # fractions up to 1, counts to the max
     image = ax.imshow(m, cmap="Blues", vmin=0.0, vmax=top)
     ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     ax.set_xticks(range(n), names, rotation=90, fontsize=8)

@@ -9,9 +9,11 @@ import math
 import numpy as np
 import pytest
 import torch
+from voc_fixtures import make_voc
 
-from course_utils.classroom.checks import nb00, nb01, nb07
-from course_utils.data import voc
+from course_utils.classroom import checks
+from course_utils.classroom.checks import nb00, nb01, nb07, nb09
+from course_utils.data import VOCSegDataset, eval_transform, voc
 
 
 def verdict(capsys, check, *args):
@@ -31,6 +33,28 @@ def test_classes_in_check(capsys):
     for wrong in (with_void, lambda m: None, lambda m: 1 / 0, lambda m: sorted(classes_in(m))):
         out = verdict(capsys, nb00.check_classes_in, wrong)
         assert out.startswith("Not yet"), out
+    assert "it raised ZeroDivisionError" in verdict(capsys, nb00.check_classes_in, lambda m: 1 / 0)
+
+
+def test_check_function_stops_at_the_first_failing_case_and_reports_only_failures(capsys):
+    seen = []
+
+    def double(x):
+        seen.append(x)
+        return 2 * x
+
+    assert checks.check_function(double, [(1, 2), (2, 4)], "double", "hint")
+    assert capsys.readouterr().out == ""  # success is the caller's to report
+    assert not checks.check_function(double, [(1, 3), (2, 4)], "double", "times two")
+    assert capsys.readouterr().out == "Not yet: double - times two\n" and seen == [1, 2, 1]
+    assert not checks.check_function(lambda x: x[0], [(1, 1)], "first", "hint")
+    assert capsys.readouterr().out.startswith("Not yet: first - it raised TypeError")
+
+
+@pytest.mark.parametrize(("answer", "ok"), [(3, True), (3.0000001, True), ([3], False),
+                                           (None, False), ("three", False), (4, False)])
+def test_close_accepts_numbers_only(answer, ok):
+    assert checks.close(answer, 3) is ok
 
 
 def strict_rgb_to_indices(rgb):
@@ -57,6 +81,16 @@ def test_rgb_to_indices_check_refuses_unknown_colours_as_background(capsys):
     out = verdict(capsys, nb01.check_rgb_to_indices, background_rgb_to_indices)
     assert out.startswith("Not yet") and "background" in out
     assert verdict(capsys, nb01.check_rgb_to_indices, lambda rgb: None).startswith("Not yet")
+    out = verdict(capsys, nb01.check_rgb_to_indices, lambda rgb: 1 / 0)
+    assert out.startswith("Not yet") and "ZeroDivisionError" in out
+
+    def other_error(rgb):
+        if (rgb == (1, 2, 3)).all(axis=-1).any():
+            raise KeyError("unknown colour")
+        return strict_rgb_to_indices(rgb)
+
+    out = verdict(capsys, nb01.check_rgb_to_indices, other_error)
+    assert out.startswith("Not yet") and "raised KeyError" in out
 
 
 @pytest.mark.parametrize(("check", "args", "expected"), [
@@ -69,3 +103,36 @@ def test_losses_checks_never_print_the_expected_value(capsys, check, args, expec
         assert out.startswith("Not yet")
         assert f"{expected:.4f}" not in out and f"{expected:.3f}" not in out
     assert verdict(capsys, check, expected, *args).startswith("Correct")
+
+
+def test_dataset_miou_check_adds_the_matrices_up_first(capsys):
+    per_image = torch.tensor([[[3, 1], [0, 0]], [[0, 0], [2, 4]]])  # total [[3, 1], [2, 4]]
+    pooled = (3 / (3 + 1 + 2) + 4 / (4 + 2 + 1)) / 2
+    averaged = (3 / 4 + 4 / 6) / 2  # per-image mIoUs (class 1 absent from image 0), averaged
+    assert verdict(capsys, nb09.check_dataset_miou, pooled, per_image).startswith("Correct")
+    for wrong in (averaged, None):
+        assert verdict(capsys, nb09.check_dataset_miou, wrong, per_image).startswith("Not yet")
+
+
+def test_worst_class_check_skips_background_and_absent_classes(capsys):
+    iou = [0.1, 0.7, float("nan"), 0.4, 0.9]  # background lowest, class 2 absent
+    names = ["background", "cat", "dog", "person", "sheep"]
+    assert verdict(capsys, nb09.check_worst_class, "person", iou, names).startswith("Correct")
+    for wrong in ("background", "dog", None):
+        assert verdict(capsys, nb09.check_worst_class, wrong, iou, names).startswith("Not yet")
+
+
+def test_crop_miou_check_scores_the_centre_crops(capsys, tmp_path):
+    root = make_voc(tmp_path, sizes=((40, 60), (50, 30)), split="val")
+    everywhere_background = torch.nn.Conv2d(3, voc.NUM_CLASSES, 1)
+    torch.nn.init.zeros_(everywhere_background.weight)
+    torch.nn.init.zeros_(everywhere_background.bias)
+    everywhere_background.bias.data[0] = 1.0
+    labels = torch.stack([y for _, y in VOCSegDataset(root, "val", eval_transform(24))])
+    labelled = labels != voc.VOID
+    objects = labels[labelled].unique().numel() - 1  # object classes present: IoU 0 each
+    expected = float((labels[labelled] == 0).double().mean()) / (1 + objects)
+    out = verdict(capsys, nb09.check_crop_miou, expected, everywhere_background, root, 24)
+    assert out.startswith("Correct")
+    out = verdict(capsys, nb09.check_crop_miou, 1.0, everywhere_background, root, 24)
+    assert out.startswith("Not yet")

@@ -55,7 +55,7 @@ def test_on_colab_the_cell_clones_code_and_data_and_keeps_colabs_torch(monkeypat
                                                                        remote):
     commands = run_cell(monkeypatch, tmp_path, remote)
     home = tmp_path / "content" / "course"
-    assert (home / "course_utils" / "voc.py").is_file()
+    assert (home / "course_utils" / "data" / "voc.py").is_file()
     assert (home / "data" / "voc-mini" / "VOC2012" / "ImageSets" / "Segmentation").is_dir()
     assert os.getcwd() == str(home / "notebooks") and sys.path[0] == str(home)
     pips = [c for c in commands if c[:3] == [sys.executable, "-m", "pip"]]

@@ -77,16 +77,6 @@ def test_compare_over_seeds_states_only_clear_and_consistent_differences():
     assert lower["every_seed"] and lower["diff"] < 0 and not lower["clear"]
 
 
-def test_per_image_matrices_add_up_to_the_data_set_matrix(tmp_path):
-    root = make_voc(tmp_path, sizes=((40, 60), (50, 30), (24, 24)))
-    torch.manual_seed(0)
-    net = nn.Conv2d(3, 21, 3, padding=1)
-    loader = evaluation.full_image_loader(root, "train")
-    each = evaluation.per_image_matrices(net, loader)
-    assert each.shape == (3, 21, 21)
-    assert torch.equal(each.sum(0), train.evaluate(net, loader).matrix)
-
-
 def test_bootstrap_interval_matches_a_plain_loop_and_brackets_the_estimate():
     from course_utils.metrics import scores_from_matrix
 

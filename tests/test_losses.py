@@ -144,18 +144,12 @@ def test_binary_losses_all_ignored_mean_is_zero_not_nan(loss_fn):
 @pytest.mark.parametrize("kwargs, match", [
     (dict(target=torch.zeros(3)), "shaped like logits"),
     (dict(target=torch.full((2, 3), 2.0)), r"\[0, 1\]"),
-    (dict(pos_weight=-1.0), "pos_weight"),
     (dict(reduction="avg"), "reduction"),
 ])
 def test_weighted_bce_bad_input(kwargs, match):
     args = dict(logits=torch.zeros(2, 3), target=torch.zeros(2, 3)) | kwargs
     with pytest.raises(ValueError, match=match):
         losses.weighted_bce_with_logits(**args)
-
-
-def test_weighted_bce_integer_logits_rejected():
-    with pytest.raises(TypeError, match="logits"):
-        losses.weighted_bce_with_logits(torch.zeros(2, dtype=torch.long), torch.zeros(2))
 
 
 # --------------------------------------------------------------------------- pos_weight
@@ -256,17 +250,16 @@ def test_weighted_ce_extreme_logits_finite():
                                F.cross_entropy(logits, target, reduction="none"))
 
 
-@pytest.mark.parametrize("target, weight, err, match", [
-    (torch.tensor([[0, 5]]), None, ValueError, r"target holds \[5\]"),
-    (torch.tensor([[0, -1]]), None, ValueError, r"target holds \[-1\]"),
-    (torch.tensor([0, 1]), None, ValueError, "target has shape"),
-    (torch.tensor([[0.0, 1.0]]), None, TypeError, "integer"),
-    (torch.tensor([[0, 1]]), torch.ones(2), ValueError, r"weight must have shape \(3,\)"),
-    (torch.tensor([[0, 1]]), torch.tensor([1.0, -1.0, 1.0]), ValueError, "weight must be"),
+@pytest.mark.parametrize("target, kwargs, err, match", [
+    (torch.tensor([[0, 5]]), {}, ValueError, r"target holds \[5\]"),
+    (torch.tensor([[0, -1]]), {}, ValueError, r"target holds \[-1\]"),
+    (torch.tensor([0, 1]), {}, ValueError, "target has shape"),
+    (torch.tensor([[0.0, 1.0]]), {}, TypeError, "integer"),
+    (torch.tensor([[0, 1]]), dict(reduction="avg"), ValueError, "reduction"),
 ])
-def test_weighted_ce_bad_input(target, weight, err, match):
+def test_weighted_ce_bad_input(target, kwargs, err, match):
     with pytest.raises(err, match=match):
-        losses.weighted_cross_entropy(torch.zeros(1, 3, 2), target, weight)
+        losses.weighted_cross_entropy(torch.zeros(1, 3, 2), target, **kwargs)
 
 
 # --------------------------------------------------------------------------- class weights
@@ -429,13 +422,8 @@ def test_sigmoid_focal_gamma_below_one_saturated_gradient_hand_worked():
 
 @pytest.mark.parametrize("kwargs, match", [
     (dict(target=torch.full((2, 3), 0.5)), "only 0 and 1"),
-    (dict(alpha=1.5), "alpha"),
-    (dict(alpha=torch.tensor([0.5, 2.0, 0.5])), "alpha"),
-    (dict(alpha=torch.tensor([0.5, 0.5])), r"alpha must have shape \(3,\)"),
-    (dict(gamma=-1.0), "gamma"),
     (dict(target=torch.zeros(3, 2)), "shaped like logits"),
-    (dict(logits=torch.zeros(6), target=torch.zeros(6), alpha=torch.ones(6) / 2),
-     r"alpha must have shape \(C,\)"),
+    (dict(reduction="avg"), "reduction"),
 ])
 def test_sigmoid_focal_bad_input(kwargs, match):
     args = dict(logits=torch.zeros(2, 3), target=torch.zeros(2, 3)) | kwargs
@@ -527,11 +515,7 @@ def test_softmax_focal_all_ignored_is_zero():
 
 
 @pytest.mark.parametrize("logits, target, kwargs, match", [
-    (torch.zeros(1, 1, 2), torch.zeros(1, 2, dtype=torch.long), {}, "C >= 2"),
     (torch.zeros(1, 3, 2), torch.tensor([[0, 3]]), {}, r"target holds \[3\]"),
-    (torch.zeros(1, 3, 2), torch.tensor([[0, 1]]), dict(alpha=torch.ones(2)), "alpha"),
-    (torch.zeros(1, 3, 2), torch.tensor([[0, 1]]), dict(gamma=-0.5), "gamma"),
-    (torch.zeros(1, 3, 2), torch.tensor([[0, 1]]), dict(alpha=-1.0), "alpha"),
     (torch.zeros(1, 3, 2), torch.tensor([[0, 1]]), dict(reduction="mean "), "reduction"),
 ])
 def test_softmax_focal_bad_input(logits, target, kwargs, match):
@@ -637,6 +621,8 @@ def test_dice_hand_worked_and_edge_cases():
     assert abs(got.item() - expected) < 1e-6
     void = torch.full((1, 2, 1), 255)
     assert losses.soft_dice_loss(logits, void).item() == 0.0
+    with pytest.raises(ValueError, match="reduction"):
+        losses.soft_dice_loss(logits, target, reduction="avg")
     per_class = losses.soft_dice_loss(torch.randn(1, 3, 2, 2), torch.zeros(1, 2, 2, dtype=int),
                                       reduction="none")
     assert per_class.shape == (3,) and not torch.isnan(per_class[0])

@@ -94,6 +94,14 @@ def test_two_worker_processes_give_the_same_runs_as_one(trained, voc_root, tmp_p
     assert ours.keys() == theirs.keys() and all(torch.equal(ours[k], theirs[k]) for k in ours)
 
 
+def test_a_resumed_command_counts_the_epochs_already_in_its_checkpoints(trained, tmp_path):
+    work = trained[0].parent / "work"
+    assert [reference_runs._epochs_done(n, work) for n in TINY] == [1, 1, 1]
+    (tmp_path / "cut.pt").write_bytes((work / "fcn.pt").read_bytes()[:100])
+    assert reference_runs._epochs_done("cut", tmp_path) == 0  # unreadable: fit says why
+    assert reference_runs._epochs_done("absent", tmp_path) == 0
+
+
 def _copy(trained, tmp_path):
     path, manifest = trained
     for f in path.parent.glob("*.pt"):

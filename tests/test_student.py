@@ -25,6 +25,21 @@ def test_placeholder_defines_what_the_check_uses():
     assert stub.startswith("def miou(matrix, eps=0.0):") and "return None" in stub
     assert "helper" not in stub
     assert student.placeholder("x = 1", "print('no names')") == "answer = None  # your answer here"
+    assert student.placeholder("a, (b, c) = 1, (2, 3)", "check(c, a)") == (
+        "a = None  # your answer here\n\n\nc = None  # your answer here")
+
+
+def test_student_notebook_keeps_an_exercise_cells_own_placeholder():
+    code = nbformat.v4.new_code_cell
+    exercise, solution = code("answer = None  # your answer here"), code("answer = 42")
+    solution.metadata["tags"] = [student.SOLUTION_TAG]
+    nb = nbformat.v4.new_notebook(cells=[exercise, solution, code("check(answer)")])
+    assert [c.source for c in student.student_notebook(nb).cells] == [
+        exercise.source, "check(answer)"]
+    nb.cells[0] = code("print('the exercise')")
+    stub = student.student_notebook(nb).cells[1]
+    assert stub.source == "answer = None  # your answer here"
+    assert stub.metadata["tags"] == [student.PLACEHOLDER_TAG]
 
 
 def test_student_copy_has_no_solutions_and_no_outputs(tmp_path):

@@ -18,7 +18,6 @@ from scipy import ndimage
 from course_utils.data import voc
 from course_utils.data.synth import mini_set as synth
 from course_utils.data.synth import scene as synth_scene
-from course_utils.data.synth import shapes as synth_shapes
 
 COMMITTED = voc.MINI_VOC_DIR
 N_TRAIN, N_VAL = 6, 3
@@ -140,14 +139,10 @@ def test_rerun_with_fewer_images_removes_stale_files(tmp_path):
     assert len(voc.read_split(out, "trainval")) == 3
 
 
-def test_bad_arguments_raise():
+def test_an_empty_split_is_refused_before_anything_is_written(tmp_path):
     with pytest.raises(ValueError, match="n_val=0"):
-        synth.split_ids(3, 0)
-    u = np.zeros((2, 2))
-    with pytest.raises(ValueError, match="class 21"):
-        synth_shapes.shape(21, u, u)
-    with pytest.raises(ValueError, match="unknown texture"):
-        synth_shapes.texture("plaid", 4, 0, u, u, u, (u, u))
+        synth.generate(tmp_path / "VOC2012", 3, 0)
+    assert not (tmp_path / "VOC2012").exists()
 
 
 # --------------------------------------------------------------------------- check path
@@ -177,6 +172,19 @@ def test_check_detects_changed_image_pixels_and_split_files(small, tmp_path):
     assert "val.txt" in synth.compare(copy, small, ["ImageSets/Segmentation/val.txt"])
 
 
+def test_compare_names_stray_and_missing_files(small, tmp_path):
+    copy = tmp_path / "VOC2012"
+    shutil.copytree(small, copy)
+    assert synth.compare(copy, small) is None
+    stray = copy / "JPEGImages" / "stray.jpg"
+    stray.write_bytes(b"")
+    assert synth.compare(copy, small) == f"{stray}: not generated (a stray file?)"
+    stray.unlink()
+    first = voc.image_path(copy, voc.read_split(copy, "train")[0])
+    first.unlink()
+    assert synth.compare(copy, small) == f"{first}: missing"
+
+
 # --------------------------------------------------------------------------- committed set
 committed = pytest.mark.skipif(not (COMMITTED / "ImageSets/Segmentation/trainval.txt").is_file(),
                                reason="data/voc-mini not generated")
@@ -189,11 +197,16 @@ def committed_masks():
 
 
 @committed
-def test_committed_set_matches_regeneration():
+def test_committed_set_matches_regeneration(tmp_path):
     """Spot check (first and last of each split) plus the split files, byte for byte; the
     full comparison is ``make data`` / ``python -m course_utils.data.synth --check``."""
-    picks = [0, 1, synth.N_TRAIN - 1, synth.N_TRAIN, synth.N_TRAIN + synth.N_VAL - 1]
-    assert synth.check(COMMITTED, indices=picks) is None
+    for folder in synth.FOLDERS:
+        (tmp_path / folder).mkdir()
+    for i in [0, 1, synth.N_TRAIN - 1, synth.N_TRAIN, synth.N_TRAIN + synth.N_VAL - 1]:
+        synth.write_example(tmp_path, i)
+    files = [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.*")]
+    assert len(files) == 15
+    assert synth.compare(COMMITTED, tmp_path, files) is None
     for name, ids in synth.split_ids().items():
         path = COMMITTED / "ImageSets" / "Segmentation" / f"{name}.txt"
         assert path.read_text() == "".join(f"{i}\n" for i in ids)

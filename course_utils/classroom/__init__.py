@@ -1,9 +1,7 @@
 """Classroom delivery: navigation, Colab, student copies, site and slides, exercise checks.
 
-Each has a command line: ``python -m course_utils.classroom.nav`` (navigation lines and the course
-table), ``.student`` (copies without solutions), ``.publish site|slides``; :mod:`.checks` holds
-one module of exercise self-checks per notebook
-(``from course_utils.classroom.checks import nb08``).
+Command lines: ``python -m course_utils.classroom.nav``, ``.student`` and ``.publish
+site|slides``; :mod:`.checks` holds one module of self-checks per notebook (``checks.nb08``).
 """
 
 from . import checks, colab

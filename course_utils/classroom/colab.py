@@ -1,13 +1,8 @@
 """Running the course on Google Colab: an "Open in Colab" badge and a first cell in every notebook.
 
-A notebook opened alone on Colab has neither ``course_utils`` nor the bundled data, and a plain
-``pip install`` of the course would replace Colab's own PyTorch (the course pins an exact
-version). So the first code cell of every notebook, on Colab only, clones the course (code and
-data), installs it and d2l with ``--no-deps`` and adds what Colab lacks, then moves into the
-clone's ``notebooks/`` folder; everywhere else it does nothing.
-``python -m course_utils.classroom.nav``
-writes the badge and the cell (from :data:`REPOSITORY`, the one place naming the repository),
-and a test checks that every notebook has them, current.
+A notebook opened alone on Colab has neither ``course_utils`` nor the data, and a plain ``pip
+install`` would replace Colab's PyTorch (the course pins a version): so the first cell, on Colab
+only, clones the course and installs it with ``--no-deps``. :mod:`.nav` writes badge and cell.
 """
 
 from __future__ import annotations
@@ -44,10 +39,6 @@ def badge(notebook_name: str) -> str:
     return f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({url})"
 
 
-def _is_setup(cell) -> bool:
-    return cell.cell_type == "code" and cell.source.startswith(CELL_MARK)
-
-
 def ensure(nb, notebook_name: str) -> None:
     """Give ``nb`` its current badge (at the end of the first cell) and setup cell (the first
     code cell), adding or replacing them in place."""
@@ -58,13 +49,11 @@ def ensure(nb, notebook_name: str) -> None:
         first.source = head + block + rest.split(BADGE[1], 1)[1]
     else:
         first.source = first.source.rstrip("\n") + "\n\n" + block
-    existing = [c for c in nb.cells if _is_setup(c)]
-    if existing:
-        existing[0].source = SETUP_CELL
-        existing[0].metadata["tags"] = [CELL_TAG]
-        return
-    cell = nbformat.v4.new_code_cell(SETUP_CELL)
+    cell = next((c for c in nb.cells
+                 if c.cell_type == "code" and c.source.startswith(CELL_MARK)), None)
+    if cell is None:
+        cell = nbformat.v4.new_code_cell()
+        # before the first code cell; right after the title cell in a notebook without code
+        nb.cells.insert(next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), 1), cell)
+    cell.source = SETUP_CELL
     cell.metadata["tags"] = [CELL_TAG]
-    # before the first code cell; right after the title cell in a notebook without code
-    position = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), 1)
-    nb.cells.insert(position, cell)

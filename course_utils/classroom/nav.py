@@ -1,11 +1,7 @@
-"""Write the navigation line of every notebook, the course table of notebook 00, and the
-Colab badge and first cell (:mod:`course_utils.colab`).
+"""Write every notebook's navigation line, notebook 00's course table and the Colab cells.
 
-Both are generated from the notebooks' file names (``NN-slug.ipynb``) and titles (the first
-line ``# NN · Title`` of the first cell; the next line, in italics, is the one-line summary).
-They sit between HTML-comment markers, so running this again replaces them in place
-(idempotent). ``python -m course_utils.classroom.nav --check`` changes nothing and exits 1 when any
-notebook is stale; a test runs it.
+Generated from the file names ``NN-slug.ipynb`` and the first cells' ``# NN · Title`` and
+``*summary*`` lines; ``--check`` changes nothing and exits 1 when a notebook is stale.
 """
 
 from __future__ import annotations
@@ -53,6 +49,7 @@ def nav_line(paths: list[Path], titles: dict[Path, str], i: int) -> str:
 
 
 def course_table(paths: list[Path], nbs: dict) -> str:
+    """The markdown table of notebook 00: number, linked title and summary of each notebook."""
     rows = ["| # | notebook | what it teaches |", "|---|---|---|"]
     for p in paths:
         title, summary = title_and_summary(nbs[p])
@@ -87,10 +84,8 @@ def _set_nav(nb, line: str) -> None:
 
 
 def refresh(folder: Path = NOTEBOOKS, check: bool = False) -> list[Path]:
-    """Bring every notebook's nav line (and 00's course table) up to date.
-
-    Returns the notebooks that were (or, with ``check``, would be) changed.
-    """
+    """Bring every notebook's nav line (and 00's course table) up to date; return the notebooks
+    that were (or, with ``check``, would be) changed."""
     paths = notebook_paths(folder)
     nbs = {p: nbformat.read(p, as_version=4) for p in paths}
     titles = {p: title_and_summary(nbs[p])[0] for p in paths}

@@ -1,21 +1,16 @@
 """Student copies of the notebooks: worked solutions out, placeholders in, outputs cleared.
 
-    python -m course_utils.classroom.student            # writes student/NN-*.ipynb (make student)
-    python -m course_utils.classroom.student --out DIR
+    python -m course_utils.classroom.student [--out DIR]   # student/NN-*.ipynb (make student)
 
-Every exercise in the course has its worked answer in a code cell tagged ``solution`` and is
-followed by a self-check cell. A student copy replaces each ``solution`` cell by a placeholder
-that defines what the check needs, set to nothing yet: ``answer = None  # your answer here``, or
-a stub with the solution's signature for an exercise that asks for a function. "Run all" then
-goes through every notebook and each check prints ``Not yet: ...`` until the learner fills in
-the placeholder. The instructor notebooks are never changed.
+Each ``solution`` cell becomes a placeholder defining what the check cell after it uses
+(``answer = None  # your answer here``, or a stub of the function), so "run all" goes through
+and every check says ``Not yet``. The instructor notebooks are never changed.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
-import re
 import sys
 from pathlib import Path
 
@@ -30,59 +25,40 @@ SOLUTION_TAG, PLACEHOLDER_TAG = "solution", "placeholder"
 ALREADY_THERE = "# your answer here"  # an exercise cell that has its own placeholder line
 
 
-def _names_used(source: str) -> set[str]:
-    """Every identifier that ``source`` (a check cell) uses."""
-    try:
-        return {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)}
-    except SyntaxError:
-        return set(re.findall(r"[A-Za-z_]\w*", source))
-
-
-def _assigned(node: ast.stmt) -> list[str]:
-    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-    return [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
-
-
 def placeholder(solution: str, check: str) -> str:
     """The placeholder for a ``solution`` cell: each name the ``check`` cell uses that the
     solution defines, as ``None`` (a variable) or as a stub (a function)."""
-    used = _names_used(check)
+    used = {n.id for n in ast.walk(ast.parse(check)) if isinstance(n, ast.Name)}
     lines, seen = [], set()
     for node in ast.parse(solution).body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in used:
+        if isinstance(node, ast.FunctionDef) and node.name in used:
             lines.append(f"def {node.name}({ast.unparse(node.args)}):\n"
                          "    # your code here\n    return None")
             seen.add(node.name)
-        elif isinstance(node, ast.Assign | ast.AnnAssign):
-            for name in _assigned(node):
+        elif isinstance(node, ast.Assign):
+            for name in [n.id for t in node.targets for n in ast.walk(t)
+                         if isinstance(n, ast.Name)]:
                 if name in used and name not in seen:
-                    lines.append(f"{name} = None  # your answer here")
+                    lines.append(f"{name} = None  {ALREADY_THERE}")
                     seen.add(name)
     return "\n\n\n".join(lines) if lines else f"answer = None  {ALREADY_THERE}"
-
-
-def _next_code(cells, i):
-    return next((c for c in cells[i + 1:] if c.cell_type == "code"), None)
-
-
-def _previous_code(cells, i):
-    return next((c for c in reversed(cells[:i]) if c.cell_type == "code"), None)
 
 
 def student_notebook(nb):
     """A copy of ``nb`` with every ``solution`` cell replaced by its placeholder (none when
     the exercise's own cell already has one) and all outputs cleared."""
     out = nbformat.from_dict(nb)
+    code = [c for c in out.cells if c.cell_type == "code"]
     cells = []
-    for i, cell in enumerate(out.cells):
+    for cell in out.cells:
         if SOLUTION_TAG not in cell.metadata.get("tags", []):
             cells.append(cell)
             continue
-        before = _previous_code(out.cells, i)
-        if before is not None and ALREADY_THERE in before.source:
+        i = next(k for k, c in enumerate(code) if c is cell)
+        if i > 0 and ALREADY_THERE in code[i - 1].source:
             continue  # the exercise cell above defines the placeholder itself
-        check = _next_code(out.cells, i)
-        stub = nbformat.v4.new_code_cell(placeholder(cell.source, check.source if check else ""))
+        check = code[i + 1].source if i + 1 < len(code) else ""
+        stub = nbformat.v4.new_code_cell(placeholder(cell.source, check))
         stub.metadata["tags"] = [PLACEHOLDER_TAG]
         cells.append(stub)
     for cell in cells:
@@ -107,8 +83,7 @@ def make_student_copies(out=STUDENT_DIR, notebooks=None) -> list[Path]:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m course_utils.classroom.student",
-                                description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=STUDENT_DIR, help="folder for the copies")
     args = p.parse_args(argv)
     written = make_student_copies(args.out)

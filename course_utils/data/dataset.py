@@ -1,12 +1,9 @@
 """A lazy (or cached) VOC segmentation Dataset, and the DataLoaders the notebooks train with.
 
 The Dataset hands its transform the decoded uint8 image and uint8 label, so crops are cut
-before any pixel is converted to float, and returns float images in [0, 1] (normalised when
-the pipeline says so) with int64 labels; with ``raw=True`` it leaves that conversion to a
-collate function that does it per batch (:class:`NormalizeBatch`). The pipelines are
-``torchvision.transforms.v2`` ones (:mod:`course_utils.data.augment_v2`: ``train_transform`` and
-``eval_transform`` here are those); the same pipelines with plain tensor ops, the fast path
-for cached data, are in :mod:`course_utils.data.pair_transforms` (its classes importable from here).
+before any pixel is converted to float. The pipelines are ``torchvision.transforms.v2`` ones
+(:mod:`.augment_v2`, the default) or the same with plain tensor ops (:mod:`.pair_transforms`,
+the fast path for cached data).
 """
 
 from __future__ import annotations
@@ -14,7 +11,7 @@ from __future__ import annotations
 import os
 
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
@@ -24,10 +21,12 @@ from .voc import find_voc_root, read_example, read_split
 
 
 def apply_v2(transform, image, label):
-    """Run a ``torchvision.transforms.v2`` pipeline on a pair: the image wrapped as
-    ``tv_tensors.Image`` and the label as ``tv_tensors.Mask``, so that v2 moves both with the
-    same parameters, uses NEAREST for the mask and leaves it out of photometric steps. Returns
-    plain tensors."""
+    """Run a ``torchvision.transforms.v2`` pipeline on a pair, returning plain tensors.
+
+    The image is wrapped as ``tv_tensors.Image`` and the label as ``tv_tensors.Mask``, so v2
+    moves both with the same parameters, resizes the mask NEAREST and leaves it out of
+    photometric steps.
+    """
     image, label = transform(tv_tensors.Image(image), tv_tensors.Mask(label))
     return image.as_subclass(torch.Tensor), label.as_subclass(torch.Tensor)
 
@@ -35,18 +34,12 @@ def apply_v2(transform, image, label):
 class VOCSegDataset(Dataset):
     """VOC segmentation pairs, read lazily from disk on each access, or cached in memory.
 
-    ``root`` follows :func:`~course_utils.voc.find_voc_root` (``None`` finds real VOC or
-    the mini set). Items are ``(image, label)``: a float ``(3, H, W)`` image in [0, 1]
-    (then whatever ``transform`` does, e.g. normalise) and an int64 ``(H, W)`` label with
-    values 0-20 and 255 for void. By default nothing is preloaded, so construction is
-    instant and memory stays flat however large the split. ``transform`` is a
-    ``torchvision.transforms.v2`` pipeline (see :func:`apply_v2`), such as
-    :func:`train_transform`, or a paired transform of :mod:`~course_utils.pair_transforms`.
-    ``cache=True`` decodes every
-    image and mask once, at construction, and keeps them as uint8 (4 bytes a pixel): epochs
-    then decode nothing, for a quarter of the memory that float images would take.
-    ``raw=True`` returns the items as the transform leaves them (uint8 image and label unless
-    a step made the image float), for :class:`NormalizeBatch` to convert batch by batch.
+    ``root`` as :func:`~.voc.find_voc_root` takes it (``None``: real VOC or the mini set).
+    Items are a float ``(3, H, W)`` image in [0, 1] (then whatever ``transform`` does) and an
+    int64 ``(H, W)`` label, 0-20 and 255 for void. ``transform`` is a v2 pipeline (run by
+    :func:`apply_v2`) or a paired transform of :mod:`.pair_transforms`. ``cache=True`` decodes
+    every pair once and keeps it as uint8 (4 bytes a pixel, a quarter of float images).
+    ``raw=True`` returns items as the transform leaves them, for :class:`NormalizeBatch`.
     """
 
     def __init__(self, root: str | os.PathLike | None = None, split: str = "train",
@@ -86,12 +79,9 @@ def crop_dataset(root, split: str, crop, scale: tuple[float, float] | None = Non
                  use_v2: bool = True) -> VOCSegDataset:
     """Random training crops (``split="train"``) or centre crops (any other split) of VOC.
 
-    The items are ``raw``: they stay uint8 and the DataLoader normalises whole batches
-    (``collate_fn=NormalizeBatch()``), bit-identical to normalising each item and faster.
-    The pipelines are ``torchvision.transforms.v2`` ones (:mod:`course_utils.data.augment_v2`);
-    ``use_v2=False`` runs the same draws and arithmetic with plain tensor ops
-    (:mod:`course_utils.data.pair_transforms`): the same items bit for bit, several times cheaper
-    per item, which only shows once ``cache=True`` has taken the decoding away.
+    The items are ``raw`` uint8, for ``collate_fn=NormalizeBatch()`` to normalise whole
+    batches. ``use_v2=False`` gives the same items bit for bit with plain tensor ops, several
+    times cheaper per item once ``cache=True`` has taken the decoding away.
     """
     pipelines = augment_v2 if use_v2 else pair_transforms
     if split == "train":
@@ -101,25 +91,19 @@ def crop_dataset(root, split: str, crop, scale: tuple[float, float] | None = Non
     return VOCSegDataset(root, split, transform, max_items=max_items, cache=cache, raw=True)
 
 
-def loaders(crop, batch_size: int, root=None, val_crop=None, num_workers: int = 0,
-            max_train: int | None = None, max_val: int | None = None, seed: int = 0,
-            scale: tuple[float, float] | None = None, cache: bool = False, use_v2: bool = True):
-    """Train and val DataLoaders over VOC (or the mini set) with the standard transforms
-    (:func:`crop_dataset`).
+def loaders(crop, batch_size: int, root=None, max_train: int | None = None,
+            max_val: int | None = None, seed: int = 0, scale: tuple[float, float] | None = None,
+            cache: bool = False, use_v2: bool = True):
+    """Train and val DataLoaders of :func:`crop_dataset` crops (``scale``: scale jitter).
 
-    ``scale`` adds scale jitter to the training crops; ``cache`` keeps the decoded images in
-    memory (see :class:`VOCSegDataset`); ``use_v2=False`` swaps the v2 pipelines for the
-    tensor fast path (see :func:`crop_dataset`). The training order and
-    crops come from a generator seeded with ``seed``, so the fast profile trains identically
-    every run. Memory is pinned when CUDA is available.
+    The training order comes from a generator seeded with ``seed`` and the crops from torch's
+    (``set_seed``), so a run trains identically every time. Memory is pinned under CUDA.
     """
-    from torch.utils.data import DataLoader
-
     train = crop_dataset(root, "train", crop, scale, max_train, cache, use_v2)
-    val = crop_dataset(root, "val", val_crop or crop, None, max_val, cache, use_v2)
+    val = crop_dataset(root, "val", crop, None, max_val, cache, use_v2)
     pin = torch.cuda.is_available()
     gen = torch.Generator().manual_seed(seed)
     return (DataLoader(train, batch_size, shuffle=True, drop_last=True, generator=gen,
-                       num_workers=num_workers, pin_memory=pin, collate_fn=NormalizeBatch()),
-            DataLoader(val, batch_size, shuffle=False, num_workers=num_workers, pin_memory=pin,
+                       pin_memory=pin, collate_fn=NormalizeBatch()),
+            DataLoader(val, batch_size, shuffle=False, pin_memory=pin,
                        collate_fn=NormalizeBatch()))

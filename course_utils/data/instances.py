@@ -10,9 +10,7 @@ agree, and converts in both directions:
   are separated by background or void, and fails on objects of one class that touch (they
   become one component) and on objects cut in two by an occluder (they become two).
 
-Boxes are ``(x1, y1, x2, y2)`` as :func:`torchvision.ops.masks_to_boxes` returns them: the
-first and last pixel column/row of the mask, inclusive. :func:`maskrcnn_target` packs a list
-of instances into the target dict that torchvision's Mask R-CNN trains on.
+:func:`maskrcnn_target` packs the instances into the target torchvision's Mask R-CNN trains on.
 """
 
 from __future__ import annotations
@@ -21,20 +19,11 @@ import os
 from collections import Counter
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from scipy import ndimage
 from torchvision.ops import masks_to_boxes
 
-from .voc import (
-    NUM_CLASSES,
-    VOC_CLASSES,
-    VOID,
-    VOCDataError,
-    mask_path,
-    read_mask,
-    read_object_mask,
-)
+from .voc import VOC_CLASSES, VOID, VOCDataError, mask_path, read_mask, read_object_mask
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,7 +34,7 @@ class Instance:
     label: int
     mask: torch.Tensor  # (H, W) bool
     area: int
-    box: torch.Tensor  # (4,) float32: x1, y1, x2, y2 (inclusive pixel coordinates)
+    box: torch.Tensor  # (4,) float32 x1, y1, x2, y2: first and last column/row, inclusive
 
     @property
     def class_name(self) -> str:
@@ -59,20 +48,13 @@ class Instance:
 
 def make_instance(instance_id: int, label: int, mask: torch.Tensor) -> Instance:
     """An :class:`Instance` from a non-empty ``(H, W)`` boolean mask; area and box computed."""
-    mask = torch.as_tensor(mask, dtype=torch.bool)
-    if mask.ndim != 2 or not mask.any():
-        raise ValueError(f"instance {instance_id}: expected a non-empty (H, W) mask, "
-                         f"got shape {tuple(mask.shape)} with {int(mask.sum())} pixels")
-    if not 0 < label < NUM_CLASSES:
-        raise ValueError(f"instance {instance_id}: label {label} is not an object class "
-                         f"(1-{NUM_CLASSES - 1})")
     box = masks_to_boxes(mask[None])[0]
     return Instance(int(instance_id), int(label), mask, int(mask.sum()), box)
 
 
 def _as_mask(mask, what: str) -> torch.Tensor:
     """An ``(H, W)`` int64 tensor from a tensor or array, or a ValueError naming ``what``."""
-    m = torch.as_tensor(np.asarray(mask) if not isinstance(mask, torch.Tensor) else mask)
+    m = torch.as_tensor(mask)
     if m.ndim != 2 or m.dtype.is_floating_point or m.dtype == torch.bool:
         raise ValueError(f"{what}: expected an (H, W) integer mask, got shape {tuple(m.shape)} "
                          f"and dtype {m.dtype}")
@@ -100,9 +82,7 @@ def instances_from_masks(object_mask, class_mask, source: str | os.PathLike = "<
         raise VOCDataError(f"{source}: {int(uncovered.sum())} pixels of classes {classes} "
                            "belong to no object (object mask 0)")
     instances = []
-    for i in obj[valid].unique().tolist():
-        if i == 0:
-            continue
+    for i in obj[valid & (obj != 0)].unique().tolist():
         mask = valid & (obj == i)
         labels = cls[mask].unique().tolist()
         if len(labels) != 1 or labels[0] == 0:
@@ -122,25 +102,11 @@ def read_instances(root: str | os.PathLike, image_id: str) -> list[Instance]:
 
 def _size(instances: list[Instance], size) -> tuple[int, int]:
     """The ``(H, W)`` of the instances' masks; ``size`` is required when there are none."""
-    if size is None:
-        if not instances:
-            raise ValueError("no instances: pass size=(H, W)")
-        size = instances[0].mask.shape
-    size = (int(size[0]), int(size[1]))
-    bad = [inst.id for inst in instances if tuple(inst.mask.shape) != size]
-    if bad:
-        raise ValueError(f"instances {bad}: mask size differs from {size}")
-    return size
-
-
-def _paint(instances: list[Instance], values: list[int], size, void) -> torch.Tensor:
-    """An ``(H, W)`` int64 mask: 0, then each instance's value over its pixels, then void."""
-    out = torch.zeros(_size(instances, size), dtype=torch.int64)
-    for inst, v in zip(instances, values, strict=True):
-        out[inst.mask] = v
-    if void is not None:
-        out[torch.as_tensor(void, dtype=torch.bool)] = VOID
-    return out
+    if size is not None:
+        return int(size[0]), int(size[1])
+    if not instances:
+        raise ValueError("no instances: pass size=(H, W)")
+    return tuple(instances[0].mask.shape)
 
 
 def semantic_from_instances(instances: list[Instance], size=None, void=None) -> torch.Tensor:
@@ -149,12 +115,12 @@ def semantic_from_instances(instances: list[Instance], size=None, void=None) -> 
     Objects of one class become one undivided region; the object identities are lost.
     ``void`` (a boolean ``(H, W)`` mask, e.g. ``class_mask == 255``) is painted 255.
     """
-    return _paint(instances, [inst.label for inst in instances], size, void)
-
-
-def object_mask_from_instances(instances: list[Instance], size=None, void=None) -> torch.Tensor:
-    """An object mask in VOC's format: 0 background, each instance's id, 255 on ``void``."""
-    return _paint(instances, [inst.id for inst in instances], size, void)
+    out = torch.zeros(_size(instances, size), dtype=torch.int64)
+    for inst in instances:
+        out[inst.mask] = inst.label
+    if void is not None:
+        out[torch.as_tensor(void, dtype=torch.bool)] = VOID
+    return out
 
 
 def instances_from_semantic(class_mask, connectivity: int = 1, min_area: int = 1
@@ -211,26 +177,20 @@ def maskrcnn_target(instances: list[Instance], size=None, image_id: int | None =
 
     Built as in the PyTorch detection tutorial: ``boxes`` ``(N, 4)`` float32 from the masks,
     ``labels`` ``(N,)`` int64, ``masks`` ``(N, H, W)`` uint8, ``area`` (mask pixels, as COCO
-    counts it) and ``iscrowd`` (all 0),
-    plus ``image_id`` when given. Mask R-CNN rejects boxes without width or height, so an
-    instance one pixel wide or high raises a ValueError naming it.
+    counts it), ``iscrowd`` (all 0), and ``image_id`` when given. Mask R-CNN rejects a box
+    without width or height (an instance one pixel wide or high): drop such instances first.
     """
     h, w = _size(instances, size)
-    flat = [inst.id for inst in instances
-            if inst.box[2] <= inst.box[0] or inst.box[3] <= inst.box[1]]
-    if flat:
-        raise ValueError(f"instances {flat}: box has zero width or height (a 1-pixel line); "
-                         "drop them, e.g. with a minimum area")
-    n = len(instances)
     target = {
-        "boxes": (torch.stack([inst.box for inst in instances]) if n
-                  else torch.zeros((0, 4))).float(),
+        "boxes": torch.zeros((0, 4)),
         "labels": torch.tensor([inst.label for inst in instances], dtype=torch.int64),
-        "masks": (torch.stack([inst.mask for inst in instances]) if n
-                  else torch.zeros((0, h, w), dtype=torch.bool)).to(torch.uint8),
+        "masks": torch.zeros((0, h, w), dtype=torch.uint8),
         "area": torch.tensor([inst.area for inst in instances], dtype=torch.float32),
-        "iscrowd": torch.zeros(n, dtype=torch.int64),
+        "iscrowd": torch.zeros(len(instances), dtype=torch.int64),
     }
+    if instances:
+        target["boxes"] = torch.stack([inst.box for inst in instances])
+        target["masks"] = torch.stack([inst.mask for inst in instances]).to(torch.uint8)
     if image_id is not None:
         target["image_id"] = int(image_id)
     return target

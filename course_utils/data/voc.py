@@ -2,12 +2,10 @@
 
 VOC stores a class mask as a *palette* PNG: each pixel holds an index (0-20 for the 21
 classes, 255 for the "void" band drawn around object borders) and the file's palette only
-says how to colour it. Reading the indices directly keeps void as 255; mapping RGB colours
-back to classes (d2l's route) is supported for RGB label files, with void's colour
-(224, 224, 192) mapped to 255 too.
+says how to colour it. Reading the indices directly keeps void as 255; RGB label files are
+mapped back through the colormap (d2l's route), void's colour (224, 224, 192) to 255 too.
 
 Every problem with the files raises :class:`VOCDataError`, naming the file and what is wrong.
-The Dataset and its paired transforms live in :mod:`course_utils.voc_dataset`.
 """
 
 from __future__ import annotations
@@ -18,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from course_utils.runtime import REPO_ROOT
 
@@ -42,13 +40,13 @@ class VOCDataError(ValueError):
     """A VOC file or folder is missing, unreadable or holds values it should not."""
 
 
-def voc_palette(n: int = 256) -> np.ndarray:
-    """The standard VOC colour map, ``(n, 3)`` uint8: index ``i`` -> RGB, bit-interleaved.
+def voc_palette() -> np.ndarray:
+    """The standard VOC colour map, ``(256, 3)`` uint8: index ``i`` -> RGB, bit-interleaved.
 
     Index 255 gets (224, 224, 192), the cream colour of the void border.
     """
-    cmap = np.zeros((n, 3), dtype=np.uint8)
-    for i in range(n):
+    cmap = np.zeros((256, 3), dtype=np.uint8)
+    for i in range(256):
         c, rgb = i, [0, 0, 0]
         for j in range(8):
             for k in range(3):
@@ -123,11 +121,8 @@ def data_tag(root: str | os.PathLike) -> str:
 
 
 def read_split(root: str | os.PathLike, split: str = "train") -> list[str]:
-    """Image ids listed in ``ImageSets/Segmentation/<split>.txt`` (blank lines skipped).
-
-    A UTF-8 byte-order mark (written by some Windows editors) is dropped, so the first id is
-    not read as ``\ufeff2007_000032``.
-    """
+    """Image ids listed in ``ImageSets/Segmentation/<split>.txt``, blank lines skipped
+    (``utf-8-sig`` drops the byte-order mark some Windows editors write before the first id)."""
     path = Path(root) / "ImageSets" / "Segmentation" / f"{split}.txt"
     if not path.is_file():
         raise VOCDataError(f"{path}: split file not found (splits: {', '.join(SPLITS)})")
@@ -141,22 +136,19 @@ def read_split(root: str | os.PathLike, split: str = "train") -> list[str]:
 # --------------------------------------------------------------------------- reading files
 def _open(path: Path) -> Image.Image:
     """Open and fully decode an image file, turning any failure into a VOCDataError."""
-    path = Path(path)
     if not path.is_file():
         raise VOCDataError(f"{path}: file not found")
     try:
         img = Image.open(path)
         img.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except (OSError, SyntaxError, ValueError) as exc:  # PIL's errors for broken files
         raise VOCDataError(f"{path}: cannot decode image ({exc})") from None
     return img
 
 
 def read_image(path: str | os.PathLike) -> torch.Tensor:
     """An image as a ``(3, H, W)`` uint8 RGB tensor; grayscale, CMYK, palette images converted."""
-    img = _open(Path(path))
-    if img.mode != "RGB":
-        img = img.convert("RGB")
+    img = _open(Path(path)).convert("RGB")
     return torch.from_numpy(np.array(img)).permute(2, 0, 1).contiguous()
 
 
@@ -167,37 +159,30 @@ def colors_to_indices(rgb: np.ndarray, source: str | os.PathLike = "<array>") ->
     ``source`` and the colour, instead of silently becoming background.
     """
     rgb = np.asarray(rgb, dtype=np.uint8)
-    code = (rgb[..., 0].astype(np.int64) << 16) | (rgb[..., 1].astype(np.int64) << 8) | rgb[..., 2]
-    lut = {(r << 16) | (g << 8) | b: i for i, (r, g, b) in enumerate(VOC_COLORMAP)}
-    lut[(VOID_COLOR[0] << 16) | (VOID_COLOR[1] << 8) | VOID_COLOR[2]] = VOID
-    colours, inverse = np.unique(code, return_inverse=True)
+    known = {colour: i for i, colour in enumerate(VOC_COLORMAP)} | {VOID_COLOR: VOID}
+    colours, inverse = np.unique(rgb.reshape(-1, 3), axis=0, return_inverse=True)
     out = np.empty(len(colours), dtype=np.uint8)
-    for k, c in enumerate(colours):
-        if int(c) not in lut:
-            rgb_t = (int(c) >> 16, (int(c) >> 8) & 255, int(c) & 255)
-            raise VOCDataError(f"{source}: colour {rgb_t} is not a VOC class colour")
-        out[k] = lut[int(c)]
-    return out[inverse.reshape(code.shape)]
-
-
-def _label_indices(path: Path) -> np.ndarray:
-    """Indices of a label PNG: palette/grey values as stored, RGB through the colormap."""
-    img = _open(path)
-    if img.mode in ("P", "L"):
-        return np.array(img)
-    if img.mode in ("RGB", "RGBA"):
-        return colors_to_indices(np.array(img.convert("RGB")), path)
-    raise VOCDataError(f"{path}: unsupported label image mode {img.mode!r}")
+    for k, colour in enumerate(map(tuple, colours.tolist())):
+        if colour not in known:
+            raise VOCDataError(f"{source}: colour {colour} is not a VOC class colour")
+        out[k] = known[colour]
+    return out[inverse.reshape(rgb.shape[:2])]
 
 
 def read_mask(path: str | os.PathLike) -> torch.Tensor:
     """A class mask as an ``(H, W)`` int64 tensor of indices 0-20, with void kept as 255.
 
-    Palette PNGs (VOC's own) are read as stored; RGB label images go through the colormap.
-    Any other value is an error naming the file.
+    Palette PNGs (VOC's own) are read as stored, RGB ones through the colormap; any other
+    value is an error naming the file.
     """
     path = Path(path)
-    idx = _label_indices(path)
+    img = _open(path)
+    if img.mode in ("P", "L"):
+        idx = np.array(img)
+    elif img.mode in ("RGB", "RGBA"):
+        idx = colors_to_indices(np.array(img.convert("RGB")), path)
+    else:
+        raise VOCDataError(f"{path}: unsupported label image mode {img.mode!r}")
     bad = np.setdiff1d(np.unique(idx), np.r_[np.arange(NUM_CLASSES), VOID])
     if bad.size:
         raise VOCDataError(f"{path}: mask values {bad.tolist()} outside 0-{NUM_CLASSES - 1} "
@@ -245,10 +230,9 @@ def read_example(root: str | os.PathLike, image_id: str) -> tuple[torch.Tensor, 
 
 
 def pixel_counts(root: str | os.PathLike, split: str = "train") -> torch.Tensor:
-    """Pixels of each of the 21 classes over a split (void not counted): ``(21,)`` int64.
+    """Pixels of each of the 21 classes over a split, void not counted: ``(21,)`` int64.
 
-    Reads only the masks, so it is cheap; the course uses it for imbalance statistics and
-    class weights.
+    Reads only the masks, so it is cheap enough for imbalance statistics and class weights.
     """
     counts = torch.zeros(NUM_CLASSES, dtype=torch.int64)
     for image_id in read_split(root, split):

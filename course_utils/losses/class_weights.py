@@ -19,7 +19,7 @@ def pixel_histogram(dataset, num_classes: int = 21, ignore_index: int | None = 2
 
     Labels equal to ``ignore_index`` are not counted; any other value outside
     ``0..num_classes-1`` raises. Pass a dataset without random crops for exact counts
-    (for VOC folders, :func:`course_utils.voc.pixel_counts` reads the masks directly).
+    (for VOC folders, :func:`course_utils.data.pixel_counts` reads the masks directly).
     """
     counts = torch.zeros(num_classes, dtype=torch.int64)
     for i in range(len(dataset)):
@@ -35,26 +35,11 @@ def pixel_histogram(dataset, num_classes: int = 21, ignore_index: int | None = 2
     return counts
 
 
-def _as_counts(source, num_classes: int, ignore_index) -> torch.Tensor:
-    """A float64 ``(C,)`` histogram from a histogram-like or a Dataset, validated."""
-    if isinstance(source, Dataset):
-        source = pixel_histogram(source, num_classes, ignore_index)
-    counts = torch.as_tensor(source, dtype=torch.float64)
-    if counts.ndim != 1 or len(counts) < 2:
-        raise ValueError(f"counts must be a 1-D histogram over >= 2 classes, "
-                         f"got shape {tuple(counts.shape)}")
-    if not torch.isfinite(counts).all() or (counts < 0).any():
-        raise ValueError(f"counts must be finite and >= 0, got {counts.tolist()}")
-    if counts.sum() == 0:
-        raise ValueError("counts are all zero: no pixels to weight")
-    return counts
-
-
 def class_weights(source, method: str = "inverse", beta: float = 0.9999, num_classes: int = 21,
                   ignore_index: int | None = 255, normalize: bool = True) -> torch.Tensor:
     """Per-class loss weights from pixel frequencies; returns a float32 ``(C,)`` tensor.
 
-    ``source`` is a histogram (``(C,)`` counts, e.g. :func:`course_utils.voc.pixel_counts`)
+    ``source`` is a histogram (``(C,)`` counts, e.g. :func:`course_utils.data.pixel_counts`)
     or a Dataset of ``(image, label)`` pairs (counted with :func:`pixel_histogram`). With
     ``n_c`` the pixels of class ``c`` and ``f_c = n_c / sum(n)``:
 
@@ -68,15 +53,21 @@ def class_weights(source, method: str = "inverse", beta: float = 0.9999, num_cla
 
     ``normalize`` rescales so the weights of the classes with pixels average 1 (scale is
     irrelevant to the weighted-mean cross-entropy, but not to ``sum`` or focal ``alpha``).
-    **Classes with no pixels get weight 0**, with a warning naming them: such a class never
-    appears as a target, so its weight is never used; 0 keeps the vector finite, where
-    ``1/0`` would put ``inf`` in it.
+    **Classes with no pixels get weight 0** (with a warning naming them): they never appear as
+    a target, and 0 keeps the vector finite where ``1/0`` would put ``inf`` in it.
     """
     if method not in WEIGHT_METHODS:
         raise ValueError(f"method={method!r}: expected one of {', '.join(WEIGHT_METHODS)}")
     if method == "effective" and not 0 <= beta < 1:
         raise ValueError(f"beta={beta}: must lie in [0, 1)")
-    counts = _as_counts(source, num_classes, ignore_index)
+    if isinstance(source, Dataset):
+        source = pixel_histogram(source, num_classes, ignore_index)
+    counts = torch.as_tensor(source, dtype=torch.float64)
+    if counts.ndim != 1 or len(counts) < 2:
+        raise ValueError(f"counts must be a 1-D histogram over >= 2 classes, "
+                         f"got shape {tuple(counts.shape)}")
+    if not torch.isfinite(counts).all() or (counts < 0).any() or counts.sum() == 0:
+        raise ValueError(f"counts must be finite, >= 0 and not all zero, got {counts.tolist()}")
     present = counts > 0
     if not present.all():
         missing = torch.nonzero(~present).flatten().tolist()

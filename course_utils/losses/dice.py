@@ -18,26 +18,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .pixelwise import _check_options, _class_target, weighted_cross_entropy
+from .pixelwise import _class_target, _reduce, weighted_cross_entropy
 
 EPS = 1.0  # smoothing: an empty class predicted empty scores 1, and gradients stay finite
-
-
-def _soft_overlap(logits, target, ignore_index, eps: float, jaccard: bool):
-    """Per-class soft Dice (or IoU) ``(C,)`` and the classes that count."""
-    valid, safe = _class_target(logits, target, ignore_index)
-    probs = torch.softmax(logits, dim=1) * valid.unsqueeze(1)
-    onehot = F.one_hot(safe, logits.shape[1]).movedim(-1, 1).to(probs.dtype)
-    onehot = onehot * valid.unsqueeze(1)
-    dims = (0, *range(2, logits.ndim))
-    inter, p_sum, y_sum = (probs * onehot).sum(dims), probs.sum(dims), onehot.sum(dims)
-    if jaccard:
-        score = (inter + eps) / (p_sum + y_sum - inter + eps)
-    else:
-        score = (2 * inter + eps) / (p_sum + y_sum + eps)
-    present = y_sum > 0
-    present |= torch.zeros_like(present).scatter_(0, logits.argmax(1)[valid].unique(), True)
-    return score, present
 
 
 def soft_dice_loss(logits, target, ignore_index: int | None = 255, eps: float = EPS,
@@ -48,13 +31,21 @@ def soft_dice_loss(logits, target, ignore_index: int | None = 255, eps: float = 
     returns the per-class losses ``1 - dice_c`` (NaN where a class is absent); ``jaccard``
     uses the soft IoU instead of Dice.
     """
-    _check_options(reduction)
-    score, present = _soft_overlap(logits, target, ignore_index, eps, jaccard)
+    valid, safe = _class_target(logits, target, ignore_index)
+    probs = torch.softmax(logits, dim=1) * valid.unsqueeze(1)
+    onehot = F.one_hot(safe, logits.shape[1]).movedim(-1, 1).to(probs.dtype) * valid.unsqueeze(1)
+    dims = (0, *range(2, logits.ndim))  # sum over the batch and the pixels
+    inter, p_sum, y_sum = (probs * onehot).sum(dims), probs.sum(dims), onehot.sum(dims)
+    if jaccard:
+        score = (inter + eps) / (p_sum + y_sum - inter + eps)
+    else:
+        score = (2 * inter + eps) / (p_sum + y_sum + eps)
+    present = y_sum > 0  # ... or predicted somewhere
+    present |= torch.zeros_like(present).scatter_(0, logits.argmax(1)[valid].unique(), True)
     per_class = 1 - score
     if reduction == "none":
-        return torch.where(present, per_class, torch.full_like(per_class, float("nan")))
-    total = per_class[present].sum()
-    return total if reduction == "sum" else total / present.sum().clamp(min=1)
+        return torch.where(present, per_class, float("nan"))
+    return _reduce(per_class[present], reduction, present.sum())
 
 
 def ce_dice_loss(logits, target, ignore_index: int | None = 255, dice_weight: float = 1.0,

@@ -7,7 +7,7 @@ published weights when a network (or a warm cache) allows, and says so in one li
 """
 
 from . import pretrained
-from .backbone import pad_to_multiple, resnet18_backbone, take_resnet18_stages
+from .backbone import pad_to_multiple, take_resnet18_stages
 from .deeplab import (
     ASPP,
     ASPPPooling,
@@ -25,7 +25,7 @@ from .upsampling import bilinear_kernel, bilinear_upsampler, init_bilinear_
 
 __all__ = [
     "bilinear_kernel", "bilinear_upsampler", "init_bilinear_", "count_parameters",
-    "trace_shapes", "pad_to_multiple", "resnet18_backbone", "take_resnet18_stages", "FCN",
-    "FCN_VARIANTS", "double_conv", "UNet", "ASPP", "ASPPPooling", "conv_bn_relu", "DeepLab",
-    "deeplab_head", "dilate_", "receptive_field", "valid_tap_fraction", "pretrained",
+    "trace_shapes", "pad_to_multiple", "take_resnet18_stages", "FCN", "FCN_VARIANTS",
+    "double_conv", "UNet", "ASPP", "ASPPPooling", "conv_bn_relu", "DeepLab", "deeplab_head",
+    "dilate_", "receptive_field", "valid_tap_fraction", "pretrained",
 ]

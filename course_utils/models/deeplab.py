@@ -1,10 +1,9 @@
-"""Dilated convolution and DeepLab: a ResNet-18 that keeps its resolution, and ASPP.
+"""Dilated convolution and DeepLab: a ResNet-18 that keeps its resolution, and ASPP (notebook 06).
 
 DeepLab (Chen et al., 2017) replaces the last strides of a classification backbone by dilated
 ("atrous") convolutions, so the features stay at 1/16 (or 1/8) of the input instead of 1/32
 while every filter still sees as far as before, then looks at several reaches at once with
 atrous spatial pyramid pooling (ASPP) and upsamples the class scores bilinearly.
-:func:`receptive_field` does the arithmetic that notebook 06 derives.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .backbone import _check_images, _check_positive_ints, take_resnet18_stages
+from .backbone import _check_positive_ints, take_resnet18_stages
 
 
 def receptive_field(layers) -> list[tuple[int, int]]:
@@ -34,14 +33,12 @@ def receptive_field(layers) -> list[tuple[int, int]]:
 def dilate_(stage: nn.Sequential, dilation: int) -> nn.Sequential:
     """Trade a ResNet stage's stride 2 for ``dilation``, in place (DeepLab's "atrous" trick).
 
-    The first block stops subsampling (its strided 3x3 conv and its 1x1 shortcut get stride
-    1; that conv keeps the dilation of the stage before, ``dilation // 2``); every 3x3 conv
-    after it is dilated by ``dilation`` with padding ``dilation``, so it reaches as far in
-    pixels as it did on the subsampled map. The weights are unchanged, which
-    is why a network trained (or pretrained) with strides can be dilated afterwards. This is
+    The first block stops subsampling (stride 1 in its 3x3 conv, which keeps the dilation of
+    the stage before, ``dilation // 2``, and in its 1x1 shortcut); every later 3x3 conv is
+    dilated by ``dilation``, so it reaches as far in pixels as it did on the subsampled map.
+    The weights are unchanged, so a network trained with strides can be dilated afterwards:
     torchvision's ``replace_stride_with_dilation``, which its ResNet-18 does not offer.
     """
-    _check_positive_ints(dilation=dilation)
     for i, block in enumerate(stage):
         for j, conv in enumerate((block.conv1, block.conv2)):
             d = max(1, dilation // 2) if i == j == 0 else dilation
@@ -108,9 +105,9 @@ class DeepLab(nn.Module):
     """A small DeepLabv3: a dilated ResNet-18 and an ASPP head, upsampled bilinearly.
 
     ``output_stride`` 16 dilates ``layer4`` (by 2); 8 also dilates ``layer3`` (layer4 then by
-    4), at about four times the compute. The backbone's module names match :class:`FCN`'s,
-    so an FCN's encoder loads into it. ``rates`` should suit the feature map: at stride 16 a
-    128-pixel crop gives an 8 x 8 map, on which the paper's 12/24/36 reach only padding.
+    4), at about four times the compute. The backbone's names match :class:`FCN`'s. ``rates``
+    should suit the feature map: at stride 16 a 128-pixel crop gives an 8 x 8 map, on which
+    the paper's 12/24/36 reach only padding.
     """
 
     def __init__(self, num_classes: int = 21, output_stride: int = 16, rates=(2, 4, 6),
@@ -119,7 +116,6 @@ class DeepLab(nn.Module):
         if output_stride not in (8, 16):
             raise ValueError(f"output_stride must be 8 or 16, got {output_stride!r}")
         _check_positive_ints(num_classes=num_classes, width=width)
-        self.stride = output_stride
         take_resnet18_stages(self, pretrained)
         if output_stride == 8:
             dilate_(self.layer3, 2)
@@ -127,13 +123,11 @@ class DeepLab(nn.Module):
         self.head = deeplab_head(512, num_classes, rates, width)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """The dilated backbone's output: ``(N, 512, ceil(H / stride), ceil(W / stride))``."""
+        """The dilated backbone's output: ``(N, 512, ceil(H / s), ceil(W / s))``, s the stride."""
         return self.layer4(self.layer3(self.layer2(self.layer1(self.stem(x)))))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_images(x, 3)
-        h, w = x.shape[-2:]
-        return F.interpolate(self.head(self.features(x)), size=(h, w), mode="bilinear",
+        return F.interpolate(self.head(self.features(x)), size=x.shape[-2:], mode="bilinear",
                              align_corners=False)
 
 
@@ -141,9 +135,8 @@ def valid_tap_fraction(size: int, rate: int, kernel: int = 3) -> float:
     """Share of a dilated ``kernel`` x ``kernel`` filter's taps that land inside a ``size`` x
     ``size`` map (not on the zero padding), averaged over the output positions.
 
-    Counted by convolving a map of ones with a dilated kernel of ones (DeepLabv3, figure 4):
-    as ``rate`` approaches ``size``, only the centre tap is left and the filter acts as a
-    1 x 1 convolution.
+    As ``rate`` approaches ``size`` only the centre tap is left and the filter acts as a 1 x 1
+    convolution (DeepLabv3, figure 4). Counted by convolving ones with a dilated kernel of ones.
     """
     _check_positive_ints(size=size, rate=rate, kernel=kernel)
     ones = torch.ones(1, 1, size, size, dtype=torch.float64)

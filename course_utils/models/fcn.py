@@ -5,10 +5,17 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .backbone import _check_images, _check_positive_ints, pad_to_multiple, take_resnet18_stages
+from .backbone import _check_positive_ints, pad_to_multiple, take_resnet18_stages
 from .upsampling import bilinear_upsampler
 
 FCN_VARIANTS = ("32s", "16s", "8s")
+
+
+def _zero_conv1x1(in_channels: int, out_channels: int) -> nn.Conv2d:
+    conv = nn.Conv2d(in_channels, out_channels, 1)
+    nn.init.zeros_(conv.weight)
+    nn.init.zeros_(conv.bias)
+    return conv
 
 
 class FCN(nn.Module):
@@ -30,17 +37,15 @@ class FCN(nn.Module):
         self.variant = variant
         take_resnet18_stages(self, pretrained)
         self.score4 = nn.Conv2d(512, num_classes, 1)
-        skips = FCN_VARIANTS.index(variant)  # 0, 1 or 2 skip connections
-        if skips >= 1:
+        if variant != "32s":
             self.score3 = _zero_conv1x1(256, num_classes)
             self.up4 = bilinear_upsampler(num_classes, 2)
-        if skips >= 2:
+        if variant == "8s":
             self.score2 = _zero_conv1x1(128, num_classes)
             self.up3 = bilinear_upsampler(num_classes, 2)
         self.upsample = bilinear_upsampler(num_classes, int(variant[:-1]))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_images(x, 3)
         h, w = x.shape[-2:]
         c2 = self.layer2(self.layer1(self.stem(pad_to_multiple(x, self.stride))))
         c3 = self.layer3(c2)
@@ -50,10 +55,3 @@ class FCN(nn.Module):
         if self.variant == "8s":
             scores = self.up3(scores) + self.score2(c2)
         return self.upsample(scores)[..., :h, :w]
-
-
-def _zero_conv1x1(in_channels: int, out_channels: int) -> nn.Conv2d:
-    conv = nn.Conv2d(in_channels, out_channels, 1)
-    nn.init.zeros_(conv.weight)
-    nn.init.zeros_(conv.bias)
-    return conv

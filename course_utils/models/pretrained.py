@@ -1,12 +1,9 @@
 """Pretrained weights, offline first: torchvision's segmentation models and ImageNet backbones.
 
-Weights come from the web once and then from the torch hub cache (``$TORCH_HOME``). Offline,
-loading must neither hang nor crash a notebook: :func:`fetch_state_dict` uses the cache when the
-file is there, else downloads it with a timeout of a few seconds on every wait, and otherwise
-reports in one line why not and how to get the file. The current torchvision API is
-``weights=...``: ``fcn_resnet50(weights=FCN_ResNet50_Weights.DEFAULT)``, with the matching
-preprocessing in ``weights.transforms()``; the older ``pretrained=True`` is deprecated since
-torchvision 0.13 (it still loads, with a warning).
+Weights come from the web once, then from the torch hub cache (``$TORCH_HOME``); offline, a
+notebook neither hangs nor crashes but is told in one line why not and how to get the file. The
+current torchvision API is ``fcn_resnet50(weights=FCN_ResNet50_Weights.DEFAULT)``, with the
+matching preprocessing in ``weights.transforms()`` (``pretrained=True`` is deprecated since 0.13).
 """
 
 from __future__ import annotations
@@ -34,10 +31,8 @@ SEGMENTATION = {
 
 
 class WeightsUnavailable(RuntimeError):
-    """Pretrained weights are neither cached nor downloadable now; the message says how.
-
-    ``reason`` is the short cause (no answer from the server, a failed download).
-    """
+    """Pretrained weights are neither cached nor downloadable now; the message says how, and
+    ``reason`` gives the short cause (no answer from the server, a failed download)."""
 
     def __init__(self, message: str, reason: str):
         super().__init__(message)
@@ -50,11 +45,9 @@ def cache_path(url: str) -> str:
 
 
 def _download(url: str, path: str, timeout: float) -> None:
-    """Stream ``url`` into ``path`` through a ``.part`` file that gets its name only once the
-    SHA-256 prefix in torch.hub's file name (``name-<hash>.pth``) matches.
-
-    ``timeout`` bounds the connection and every wait for bytes, so an offline machine or a
-    stalled server fails within seconds instead of hanging the notebook."""
+    """Stream ``url`` into ``path`` through a ``.part`` file, renamed only once the SHA-256
+    prefix in torch.hub's file name (``name-<hash>.pth``) matches. ``timeout`` bounds the
+    connection and every wait for bytes, so a stalled server fails within seconds."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     part, digest = path + ".part", hashlib.sha256()
     with requests.get(url, stream=True, timeout=timeout) as reply, open(part, "wb") as f:

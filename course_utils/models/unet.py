@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .backbone import _check_images, _check_positive_ints, pad_to_multiple
+from .backbone import _check_positive_ints, pad_to_multiple
 
 
 def double_conv(in_channels: int, out_channels: int) -> nn.Sequential:
@@ -34,7 +34,7 @@ class UNet(nn.Module):
         super().__init__()
         _check_positive_ints(in_channels=in_channels, num_classes=num_classes, depth=depth,
                              width=width)
-        self.in_channels, self.stride = in_channels, 2 ** depth
+        self.stride = 2 ** depth
         chans = [width * 2 ** i for i in range(depth + 1)]
         self.inc = double_conv(in_channels, width)
         self.down = nn.ModuleList(
@@ -44,7 +44,6 @@ class UNet(nn.Module):
         self.head = nn.Conv2d(width, num_classes, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_images(x, self.in_channels)
         h, w = x.shape[-2:]
         feats = [self.inc(pad_to_multiple(x, self.stride))]
         for down in self.down:

@@ -39,24 +39,19 @@ def init_bilinear_(conv: nn.ConvTranspose2d) -> nn.ConvTranspose2d:
     """
     if not isinstance(conv, nn.ConvTranspose2d):
         raise TypeError(f"conv must be an nn.ConvTranspose2d, got {type(conv).__name__}")
-    kh, kw = conv.kernel_size
-    if kh != kw or conv.groups != 1:
-        raise ValueError(f"conv must have a square kernel and groups=1, got kernel_size="
-                         f"{conv.kernel_size}, groups={conv.groups}")
     with torch.no_grad():
-        conv.weight.copy_(bilinear_kernel(conv.in_channels, conv.out_channels, kh))
+        conv.weight.copy_(bilinear_kernel(conv.in_channels, conv.out_channels,
+                                          conv.kernel_size[0]))
         if conv.bias is not None:
             conv.bias.zero_()
     return conv
 
 
-def bilinear_upsampler(channels: int, factor: int, bias: bool = False) -> nn.ConvTranspose2d:
-    """A learnable ``ConvTranspose2d`` that upsamples by ``factor``, initialised to bilinear.
-
-    Kernel ``2 f - f % 2``, stride ``f``, padding ``f // 2`` (the FCN recipe), so an
-    ``H`` x ``W`` input gives exactly ``f H`` x ``f W``.
-    """
+def bilinear_upsampler(channels: int, factor: int) -> nn.ConvTranspose2d:
+    """A learnable ``ConvTranspose2d`` (no bias) that upsamples by ``factor``, initialised to
+    bilinear. Kernel ``2 f - f % 2``, stride ``f``, padding ``f // 2`` (the FCN recipe), so an
+    ``H`` x ``W`` input gives exactly ``f H`` x ``f W``."""
     _check_positive_ints(factor=factor)
     conv = nn.ConvTranspose2d(channels, channels, kernel_size=2 * factor - factor % 2,
-                              stride=factor, padding=factor // 2, bias=bias)
+                              stride=factor, padding=factor // 2, bias=False)
     return init_bilinear_(conv)

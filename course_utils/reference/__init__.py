@@ -1,10 +1,8 @@
 """Reference models: trained by one command, shipped with the course, verified by ``make test``.
 
-A minute of CPU training shows training happen but cannot give a model worth analysing, and its
-numbers change with the CPU. So the notebooks analyse models that ship with the course, trained
-from the recorded recipes (:data:`course_utils.training.recipes.RUNS`) by
-``python -m course_utils.reference`` (:mod:`.runs`). :mod:`.manifest` loads a shipped model after
-checking its SHA-256 and re-evaluates it against ``reference/manifest.json`` (``--verify``).
+A minute of CPU training cannot give a model worth analysing, so the notebooks analyse models
+trained from the recorded recipes by ``python -m course_utils.reference`` (:mod:`.runs`);
+:mod:`.manifest` loads them (checking their SHA-256) and re-evaluates them (``--verify``).
 """
 
 from .manifest import (

@@ -1,19 +1,9 @@
-"""Reference models: trained by one command, shipped with the course, verified by ``make test``.
-
-A minute of CPU training shows training happen but cannot give a model worth analysing, and its
-numbers change with the CPU. So the notebooks analyse models that ship with the course,
-produced from the recorded configs in :mod:`course_utils.reference_runs` by
-
-    python -m course_utils.reference            # train everything (make reference)
-    python -m course_utils.reference --only fcn8s
-    python -m course_utils.reference --verify   # re-evaluate the shipped files (make test)
-    python -m course_utils.reference --list
+"""The manifest of the reference models: load a shipped model, verify it reproduces its scores.
 
 ``reference/manifest.json`` records, for every run, its config, training history and
 validation scores; for the runs the notebooks load, also the file (half-precision weights)
-with its SHA-256. :func:`load` checks the hash and reads with ``weights_only=True``. Evaluating
-a fixed model gives the same numbers on any CPU, which training does not: ``--verify``
-re-evaluates each file and checks the manifest's scores within ``VERIFY_TOLERANCE``.
+with its SHA-256. Evaluating a fixed model gives the same numbers on any CPU, which training
+does not: ``--verify`` re-evaluates each file and checks the scores within ``VERIFY_TOLERANCE``.
 """
 
 from __future__ import annotations
@@ -30,11 +20,10 @@ from torch import nn
 from course_utils.data import find_voc_root, read_split
 from course_utils.runtime import REPO_ROOT, relpath
 from course_utils.training import full_image_loader, region_matrices, summarize
-from course_utils.training.checkpoints import atomic_save
+from course_utils.training.checkpoints import atomic_save, atomic_write
 from course_utils.training.recipes import build_model
 
-REFERENCE_DIR = REPO_ROOT / "reference"
-MANIFEST = REFERENCE_DIR / "manifest.json"
+MANIFEST = REPO_ROOT / "reference" / "manifest.json"
 DIR_ENV = "COURSE_REFERENCE_DIR"  # another folder for the manifest and files (default reference/)
 FORMAT = "course_utils.reference/1"
 VERIFY_TOLERANCE = 1e-3  # absolute, on mIoU, pixel accuracy and every per-class IoU
@@ -46,11 +35,8 @@ class ReferenceModelError(RuntimeError):
 
 
 def manifest_file(path=None) -> Path:
-    """``path``, else ``$COURSE_REFERENCE_DIR/manifest.json``, else ``reference/manifest.json``.
-
-    The variable lets a learner train reference models of their own into another folder
-    without replacing the shipped ones.
-    """
+    """``path``, else ``$COURSE_REFERENCE_DIR/manifest.json`` (a learner's own reference
+    models, the shipped ones untouched), else ``reference/manifest.json``."""
     if path is not None:
         return Path(path)
     folder = os.environ.get(DIR_ENV)
@@ -60,11 +46,8 @@ def manifest_file(path=None) -> Path:
 # --------------------------------------------------------------------------- files
 def sha256(path) -> str:
     """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def data_fingerprint(root=None) -> str:
@@ -98,11 +81,8 @@ def read_manifest(path=None) -> dict:
 
 
 def write_manifest(manifest: dict, path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(manifest, indent=1) + "\n")
-    os.replace(tmp, path)
+    """Write ``manifest`` as JSON, atomically (an interrupted command leaves the old one)."""
+    atomic_write((json.dumps(manifest, indent=1) + "\n").encode(), Path(path))
 
 
 def _entry(name: str, manifest: dict, path) -> dict:
@@ -120,12 +100,9 @@ def _regenerate_hint(name: str) -> str:
 def load(name: str, device="cpu", manifest_path=None):
     """The shipped model ``name`` (eval mode, on ``device``) and its manifest entry.
 
-    On a CPU the model comes in float64: in float32 a few pixels in a million have two class
-    scores so close that another CPU's kernels (other rounding) flip the argmax; in float64
-    every CPU predicts the same labels, so the scores printed from it are the same everywhere.
-    On a GPU it comes in float32. The file's SHA-256 must match the manifest and it is read
-    with ``weights_only=True``; a missing, corrupt or foreign file raises
-    :class:`ReferenceModelError` saying how to regenerate it.
+    On a CPU it comes in float64 (in float32 another CPU's rounding flips a few argmaxes in a
+    million pixels), on a GPU in float32. The file must match its SHA-256; a missing, corrupt
+    or foreign file raises :class:`ReferenceModelError` saying how to regenerate it.
     """
     manifest_path = manifest_file(manifest_path)
     entry = _entry(name, read_manifest(manifest_path), manifest_path)
@@ -156,13 +133,9 @@ ENCODERS = {"fcn": ("stem", "layer1", "layer2", "layer3", "layer4"), "unet": ("i
 
 
 def init_encoder(net, name: str, manifest_path=None):
-    """Give ``net`` the encoder (backbone) weights of the shipped model ``name``; the rest of
-    ``net`` (score layers, decoder) keeps its fresh initialisation. Returns ``net``.
-
-    The CPU stand-in for starting from ImageNet weights: a backbone that already knows the
-    data, so a minute of training shows a model that learns. ``net`` must be the same kind of
-    network as the shipped one (the encoder's layer names and shapes must match).
-    """
+    """Give ``net`` the encoder weights of the shipped model ``name`` (the head or decoder
+    keeps its fresh initialisation); returns ``net``. The CPU stand-in for ImageNet weights:
+    a backbone that knows the data, so a minute of training shows a model that learns."""
     source, entry = load(name, "cpu", manifest_path)
     prefixes = ENCODERS[entry["config"]["model"]["name"]]
     ours, theirs = net.state_dict(), source.state_dict()
@@ -198,11 +171,8 @@ def round_to_half_(model: nn.Module) -> nn.Module:
 
 
 def evaluate_run(model: nn.Module, root=None, store: bool = False) -> dict:
-    """Full-image validation scores of a trained run (see :mod:`course_utils.evaluation`),
-    computed in float64 on the CPU as :func:`course_utils.reference.load` gives the model.
-
-    Always computed, never read from a cache; ``store`` leaves the predictions in the
-    checkpoint folder for the notebooks (:mod:`course_utils.predictions`)."""
+    """Full-image validation scores of a trained run, in float64 on the CPU as :func:`load`
+    gives it; always computed, never read from the cache (``store`` leaves them there)."""
     model = copy.deepcopy(model).to(device="cpu", dtype=torch.float64)
     return summarize(region_matrices(model, full_image_loader(root, "val"), cache=store,
                                      refresh=True))
@@ -222,10 +192,8 @@ def compare_scores(expected: dict, measured: dict, tol: float = VERIFY_TOLERANCE
 
 def verify(names=None, manifest_path=None, root=None) -> list[str]:
     """Re-evaluate every shipped model (or ``names``) on the val split; return the problems
-    (empty when the files match their hashes and reproduce the manifest's scores).
-
-    The predictions are always computed afresh; they are then left in the checkpoint folder
-    (:mod:`course_utils.predictions`), so the notebooks that score these models read them."""
+    (none when the files match their hashes and reproduce the manifest's scores). The fresh
+    predictions are left in the cache for the notebooks that score these models."""
     manifest = read_manifest(manifest_path)
     problems = []
     if manifest["data"]["fingerprint"] != data_fingerprint(root):
@@ -241,7 +209,3 @@ def verify(names=None, manifest_path=None, root=None) -> list[str]:
         measured = evaluate_run(model, root, store=True)
         problems += [f"{name}: {p}" for p in compare_scores(entry["val"], measured)]
     return problems
-
-
-# --------------------------------------------------------------------------- training
-

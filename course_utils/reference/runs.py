@@ -1,10 +1,9 @@
 """Training the recorded runs (:data:`course_utils.training.recipes.RUNS`) and recording each.
 
-Each run is plain data: what model, loss, data pipeline, budget and seed. A run ``ship``ped
-with the course has its half-precision weights in ``reference/``; the others (the extra seeds
-behind a mean and spread) leave only their scores in the manifest. Runs are independent
-single-thread jobs, so on a CPU two run side by side (one per core) and each gives the same
-result whichever process runs it; on a GPU they run one after the other.
+A ``ship``ped run leaves its half-precision weights in ``reference/``; the others (the extra
+seeds behind a mean and spread) only their scores in the manifest. Runs are independent
+single-thread jobs: on a CPU two run side by side, each giving the same result whichever
+process runs it; on a GPU they run in turn.
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ from tqdm.auto import tqdm
 from course_utils import runtime
 from course_utils.data import MINI_VOC_DIR, NormalizeBatch, crop_dataset, find_voc_root
 from course_utils.runtime import relpath
-from course_utils.training import fit
+from course_utils.training import checkpoints, fit
 from course_utils.training.recipes import RUNS, build_loss, build_model, select
 
 from .manifest import (
@@ -43,45 +42,38 @@ from .manifest import (
 
 WORK_DIR = runtime.REPO_ROOT / "checkpoints" / "reference"  # resumable state, git-ignored
 
-# --------------------------------------------------------------------------- one run
-def _train_run(name: str, cfg: dict, device, report, root, ship_dir, work_dir) -> dict:
-    dataset = crop_dataset(root, "train", cfg["crop"], cfg["scale"], cache=True)
-    train_dl = DataLoader(dataset, cfg["batch_size"], shuffle=True, drop_last=True,
-                          generator=torch.Generator().manual_seed(cfg["seed"]),
-                          collate_fn=NormalizeBatch())
-    net = build_model(cfg["model"])
-    history = fit(net, train_dl, loss=build_loss(cfg["loss"], root),
-                        epochs=cfg["epochs"], lr=cfg["lr"], optimizer=cfg["optimizer"],
-                        schedule=cfg["schedule"], device=device,
-                        checkpoint=Path(work_dir) / f"{name}.pt", config=cfg, progress=False,
-                        on_epoch=report)
-    result = {"history": history, "val": evaluate_run(round_to_half_(net.cpu()), root)}
-    if cfg["ship"]:
-        result.update(save_weights(name, net, cfg, ship_dir))
-    return result
-
 
 def run_one(name: str, cfg: dict, device=None, root=None, ship_dir=None, work_dir=WORK_DIR,
             queue=None) -> dict:
-    """Train and score the run ``name`` with config ``cfg``; returns its manifest entry
-    (without the file fields when it is not shipped). Progress goes to ``queue`` as
-    ``(name, epoch)`` messages."""
+    """Train and score the run ``name``; return its manifest entry (with the file fields when
+    it is shipped). Progress goes to ``queue`` as ``(name, epoch)`` messages."""
     cfg = copy.deepcopy(cfg)
     device = torch.device(device or runtime.device())
-    Path(work_dir).mkdir(parents=True, exist_ok=True)
     if device.type == "cpu":
         torch.set_num_threads(1)  # bit-reproducible, and two runs share two cores
     runtime.set_seed(cfg["seed"])
     report = (lambda entry: queue.put((name, entry["epoch"]))) if queue is not None else None
     start = time.perf_counter()
-    result = _train_run(name, cfg, device, report, root, ship_dir, work_dir)
-    return {"config": cfg, **result, "seconds": round(time.perf_counter() - start, 1),
-            "device": device.type, "threads": torch.get_num_threads()}
+    dataset = crop_dataset(root, "train", cfg["crop"], cfg["scale"], cache=True)
+    train_dl = DataLoader(dataset, cfg["batch_size"], shuffle=True, drop_last=True,
+                          generator=torch.Generator().manual_seed(cfg["seed"]),
+                          collate_fn=NormalizeBatch())
+    net = build_model(cfg["model"])
+    history = fit(net, train_dl, loss=build_loss(cfg["loss"], root), epochs=cfg["epochs"],
+                  lr=cfg["lr"], optimizer=cfg["optimizer"], schedule=cfg["schedule"],
+                  device=device, checkpoint=Path(work_dir) / f"{name}.pt", config=cfg,
+                  progress=False, on_epoch=report)
+    entry = {"config": cfg, "history": history,
+             "val": evaluate_run(round_to_half_(net.cpu()), root)}
+    if cfg["ship"]:
+        entry.update(save_weights(name, net, cfg, ship_dir))
+    return {**entry, "seconds": round(time.perf_counter() - start, 1), "device": device.type,
+            "threads": torch.get_num_threads()}
 
 
 def run_all(names: list[str], record, workers=None, device=None, root=None, ship_dir=None,
             runs=None, work_dir=WORK_DIR) -> None:
-    """Train ``names`` (dependencies first), calling ``record(name, entry)`` as each ends.
+    """Train ``names`` in order, calling ``record(name, entry)`` as each ends.
 
     On a CPU, ``workers`` single-thread processes run side by side (default: up to 2, one per
     core); on a GPU one process runs them in turn. One progress bar counts epochs over all runs.
@@ -103,11 +95,10 @@ def run_all(names: list[str], record, workers=None, device=None, root=None, ship
 
 
 def _epochs_done(name: str, work_dir) -> int:
-    """Epochs the run ``name`` already has in its checkpoint: a resumed command's bar starts
-    there instead of at 0. An unreadable or missing checkpoint counts 0 (``fit`` says why)."""
+    """Epochs already in the run's checkpoint (a resumed command's bar starts there); 0 for a
+    missing or unreadable one (``fit`` says why)."""
     try:
-        state = torch.load(Path(work_dir) / f"{name}.pt", map_location="cpu", weights_only=False)
-        return len(state["history"])
+        return len(checkpoints.load(Path(work_dir) / f"{name}.pt")["history"])
     except Exception:  # noqa: BLE001 - only a progress count: any failure means "none done"
         return 0
 
@@ -150,7 +141,7 @@ def _machine() -> str:
 
 def train_all(names=None, workers: int | None = None, device=None, root=None,
               manifest_path=None, runs=None, work_dir=WORK_DIR) -> dict:
-    """Train the runs ``names`` (default all, dependencies first) and update the manifest.
+    """Train the runs ``names`` (default all) and update the manifest.
 
     Finished runs are written to the manifest one by one, so an interrupted command keeps
     them; unfinished ones resume from their checkpoints under ``checkpoints/reference``.
@@ -169,8 +160,8 @@ def train_all(names=None, workers: int | None = None, device=None, root=None,
         manifest["runs"] = dict(sorted(manifest["runs"].items()))
         write_manifest(manifest, manifest_path)
 
-    run_all(select(names, runs), record, workers=workers, device=device,
-                     root=root, ship_dir=manifest_path.parent, runs=runs, work_dir=work_dir)
+    run_all(select(names, runs), record, workers=workers, device=device, root=root,
+            ship_dir=manifest_path.parent, runs=runs, work_dir=work_dir)
     manifest["wall_seconds"] = round(time.perf_counter() - start, 1)
     write_manifest(manifest, manifest_path)
     return manifest

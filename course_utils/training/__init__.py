@@ -1,10 +1,9 @@
 """Training and evaluation (notebooks 04-09): ``fit``, ``evaluate``, ``predict`` and scoring.
 
-:mod:`.loop` trains and predicts (its resumable checkpoints are :mod:`.checkpoints`);
-:mod:`.evaluation` scores whole images the VOC way, with boundary bands, bootstrap intervals and
-seed comparisons, reading a model's predictions through :mod:`.predictions` (computed once, kept
-on disk); :mod:`.recipes` holds the recorded training recipes. The command line
-(``python -m course_utils.training``, also under ``torchrun``) is :mod:`.cli`.
+:mod:`.loop` trains and predicts, resuming from :mod:`.checkpoints`; :mod:`.evaluation` scores
+whole images the VOC way (boundary bands, bootstrap intervals, seed comparisons) from
+predictions kept on disk (:mod:`.cache`); :mod:`.recipes` holds the recorded recipes and
+:mod:`.cli` the command line (``python -m course_utils.training``, also under ``torchrun``).
 """
 
 from . import checkpoints, recipes
@@ -16,7 +15,6 @@ from .evaluation import (
     full_image_loader,
     mean_and_spread,
     miou_of_matrices,
-    per_image_matrices,
     region_matrices,
     summarize,
     summarize_matrix,
@@ -25,6 +23,6 @@ from .loop import evaluate, fit, predict
 
 __all__ = [
     "evaluate", "fit", "predict", "BAND_WIDTH", "bootstrap_miou", "compare_over_seeds",
-    "full_image_loader", "mean_and_spread", "miou_of_matrices", "per_image_matrices",
-    "region_matrices", "summarize", "summarize_matrix", "predictions", "checkpoints", "recipes",
+    "full_image_loader", "mean_and_spread", "miou_of_matrices", "region_matrices", "summarize",
+    "summarize_matrix", "predictions", "checkpoints", "recipes",
 ]

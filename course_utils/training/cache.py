@@ -1,14 +1,10 @@
 """A model's predictions over a VOC split, computed once and kept on disk for the next notebook.
 
-Scoring a model on every whole validation image is the slowest step of the analysis notebooks
-on a CPU, and several of them score the same reference model on the same images. So
-:func:`predictions` keeps the label maps in the checkpoint folder
-(:func:`course_utils.runtime.checkpoint_dir`, under ``predictions/``), named by a hash of the
-model (its structure, device and state dict) and of the data (folder, split, image ids and
-transform): other weights or another split give another name, so a file is never read for
-another model. Files are written atomically; two notebooks run at once may both compute the
-same file, and either copy is right. Label maps compress well: the 200 mini-set val images
-take well under a megabyte.
+Scoring whole validation images is the slowest step of the analysis notebooks on a CPU, and
+several score the same reference model. The label maps are kept under ``predictions/`` in
+:func:`course_utils.runtime.checkpoint_dir`, named by a hash of the model (structure, device,
+weights) and of the data (folder, split, ids, transform), so a file is never read for another
+model; files are written atomically.
 """
 
 from __future__ import annotations
@@ -69,13 +65,10 @@ def _write(path: Path, maps: list[torch.Tensor]) -> None:
 
 def predictions(model: nn.Module, loader: DataLoader, cache: bool = True,
                 refresh: bool = False) -> list[torch.Tensor]:
-    """``predict`` over every batch of ``loader``: one ``(H, W)`` int64 label map per
-    image, in the loader's order (on the CPU).
+    """``predict`` over ``loader``: one ``(H, W)`` int64 label map per image, on the CPU.
 
-    With ``cache`` (the default), read them from the checkpoint folder when this model has
-    already been run on these images, else compute and store them there; ``refresh``
-    computes them even then and stores the result (what ``reference --verify`` does);
-    ``cache=False`` always computes and stores nothing.
+    ``cache``: read them from the checkpoint folder when kept there, else compute and keep
+    them; ``refresh``: compute and keep them even then (``reference --verify``).
     """
     path = cache_path(model, loader) if cache else None
     maps = _read(path, len(loader.dataset)) if path is not None and not refresh else None

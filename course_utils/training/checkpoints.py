@@ -1,12 +1,10 @@
 """Resumable checkpoints for ``fit``: save after each epoch, resume, never overwrite a stranger.
 
 A checkpoint is a plain dict, as torchvision's reference scripts keep: the state dicts of the
-model, optimiser and learning-rate scheduler, the history of the finished epochs (their number
-is the epoch to resume after), the run's ``config`` and ``fit`` arguments, and the random
-states, so a resumed run draws the same crops and batches as an uninterrupted one. It is
-read with ``weights_only=True`` (no pickled code runs) and written atomically (a temporary
-file, then a rename: a crash never leaves half a file). A checkpoint that cannot continue the
-run (unreadable, another model, config or format) is kept under a new name, never overwritten.
+model, optimiser and scheduler, the history of the finished epochs (their number is the epoch
+to resume after), the run's ``config`` and ``fit`` arguments, and the random states (so a
+resumed run draws the same crops and batches). Read with ``weights_only=True``, written
+atomically; a file that cannot continue the run is kept under a new name, never overwritten.
 """
 
 from __future__ import annotations
@@ -47,11 +45,16 @@ def atomic_write(data: bytes, path: Path) -> None:
         raise
 
 
-def atomic_save(obj, path: Path) -> None:
-    """``torch.save`` through :func:`atomic_write` (the bytes go through memory first)."""
+def atomic_save(obj, path) -> None:
+    """``torch.save`` through :func:`atomic_write`."""
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     atomic_write(buffer.getvalue(), Path(path))
+
+
+def load(path) -> dict:
+    """A checkpoint's contents, read with ``weights_only=True`` (no pickled code runs)."""
+    return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def check_plain(value, name: str) -> None:
@@ -69,42 +72,44 @@ def check_plain(value, name: str) -> None:
 
 
 def save(path, parts: dict, history: list, meta: dict, loader) -> None:
-    """Checkpoint the state dicts of ``parts`` (model, optimizer, scheduler[, scaler]) with
-    the ``history``, ``meta`` (config and fit arguments) and the random states."""
+    """Checkpoint the state dicts of ``parts`` with ``history``, ``meta`` and random states."""
     state = {"format": FORMAT, **meta, "history": list(history), "rng": rng_state(loader),
              **{name: part.state_dict() for name, part in parts.items()}}
-    atomic_save(state, Path(path))
+    atomic_save(state, path)
 
 
-def resume(path, parts: dict, meta: dict, loader, rename: bool = True) -> list[dict] | None:
-    """Restore ``parts`` and the random states from the checkpoint at ``path``; return the
-    history of the epochs it holds, ``[]`` when there is no file.
-
-    A file that cannot continue this run is renamed aside (``rename``) with one line saying
-    why, and ``None`` is returned: train from scratch.
-    """
+def resume(path, parts: dict, meta: dict, loader, rename: bool = True,
+           verbose: bool = True) -> list[dict]:
+    """Restore ``parts`` and the random states from ``path``; return the finished epochs'
+    history (``[]`` without a file). A file that cannot continue this run is renamed aside
+    (``rename``) with one line saying why, and ``[]`` is returned: train from scratch."""
     path = Path(path)
     if not path.exists():
         return []
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = load(path)
     except Exception as err:  # pickle, zip and torch errors alike mean "unreadable"
         problem = f"unreadable ({type(err).__name__})"
     else:
         problem = _problem(state, parts["model"], meta)
     if problem is None:
-        try:  # in the order of ``parts``: fit puts the optimiser first, as it validates
+        try:  # the optimiser first: loading its state checks it against the model's parameters
             for name, part in parts.items():
                 part.load_state_dict(state[name])
             set_rng_state(state["rng"], loader)
-            return list(state["history"])
+            history = list(state["history"])
         except (KeyError, ValueError, RuntimeError) as err:
             problem = f"cannot be restored ({type(err).__name__}: {str(err).splitlines()[0]})"
+        else:
+            done, epochs = len(history), meta["fit_args"]["epochs"]
+            if verbose and done:
+                print(f"checkpoint {runtime.relpath(path)}: {done}/{epochs} epochs done; "
+                      f"{'complete, training skipped' if done == epochs else 'resuming'}")
+            return history
     if rename:
-        kept = runtime.relpath(set_aside(path))
-        print(f"checkpoint {runtime.relpath(path)}: {problem}; kept it as {kept}, training "
-              "from scratch")
-    return None
+        print(f"checkpoint {runtime.relpath(path)}: {problem}; kept it as "
+              f"{runtime.relpath(set_aside(path))}, training from scratch")
+    return []
 
 
 def _problem(state, model: torch.nn.Module, meta: dict) -> str | None:
@@ -117,23 +122,20 @@ def _problem(state, model: torch.nn.Module, meta: dict) -> str | None:
     shapes = [(k, tuple(v.shape)) for k, v in model.state_dict().items()]
     if not isinstance(saved, dict) or [(k, tuple(v.shape)) for k, v in saved.items()] != shapes:
         return "saved from a different model (layer names or shapes differ)"
-    for key in ("config", "fit_args"):
+    for key, what in (("config", "config"), ("fit_args", "fit arguments")):
         if state.get(key) != meta[key]:
-            what = "config" if key == "config" else "fit arguments"
             return f"saved with a different {what} ({_diff(state.get(key), meta[key])})"
     if len(state.get("history", ())) > meta["fit_args"]["epochs"]:
         return "holds more epochs than asked for"
     return None
 
 
-def _diff(old, new, limit: int = 3) -> str:
-    """A short ``key: old -> new`` description of how two configs differ."""
+def _diff(old, new) -> str:
+    """How two configs differ, shortly: ``key: old -> new`` for up to three keys."""
     if not (isinstance(old, dict) and isinstance(new, dict)):
         return f"{old!r:.40} -> {new!r:.40}"
     keys = [k for k in {**old, **new} if old.get(k, "<missing>") != new.get(k, "<missing>")]
-    parts = [f"{k}: {old.get(k, '<missing>')!r:.30} -> {new.get(k, '<missing>')!r:.30}"
-             for k in keys[:limit]]
-    return ", ".join(parts) + (", ..." if len(keys) > limit else "")
+    return ", ".join(f"{k}: {old.get(k)!r:.30} -> {new.get(k)!r:.30}" for k in keys[:3])
 
 
 def set_aside(path) -> Path:

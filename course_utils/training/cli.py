@@ -4,14 +4,11 @@
     python -m course_utils.training --model unet --depth 4 --width 32 --epochs 30 --crop 256
     torchrun --nproc_per_node 4 -m course_utils.training --run fcn8s --batch-size 4
 
-The same ``fit`` as in the notebooks, on one process or under ``torchrun`` on several (one per
-GPU, or a few CPU processes with the gloo backend). As in torchvision's reference script, the
-distributed parts are all here: the process group, the ``DistributedDataParallel`` wrap, each
-process's share of the images (``DistributedSampler``), checkpoints and progress from rank 0
-only, and the final whole-image validation confusion matrix added up over the processes.
-``--batch-size`` is per process: N processes train on batches of N times that size. A rerun
-resumes from the checkpoint. The result (config, history, validation scores and confusion
-matrix) goes to ``--results``.
+The notebooks' ``fit``, on one process or under ``torchrun`` (``--batch-size`` is per
+process). As in torchvision's reference script the distributed parts are all here: the process
+group, the ``DistributedDataParallel`` wrap, the samplers, saving from rank 0 only and the
+validation matrix added up over the processes. A rerun resumes from the checkpoint; the
+results (config, history, val scores, confusion matrix) go to ``--results``.
 """
 
 from __future__ import annotations
@@ -24,7 +21,7 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
-from torch.utils.data import DataLoader, DistributedSampler, Sampler
+from torch.utils.data import DataLoader, DistributedSampler, Subset
 
 from course_utils import runtime
 from course_utils.data import NormalizeBatch, crop_dataset, find_voc_root
@@ -102,20 +99,6 @@ def _world() -> int:
     return dist.get_world_size() if dist.is_initialized() else 1
 
 
-class _ShardSampler(Sampler):
-    """Every ``world``-th index from this rank's on, in order: unlike ``DistributedSampler``
-    it never pads the last share with repeats, so each val image is counted exactly once."""
-
-    def __init__(self, n: int):
-        self.indices = list(range(_rank(), n, _world()))
-
-    def __iter__(self):
-        return iter(self.indices)
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-
 def _train_loader(cfg: dict, root) -> DataLoader:
     """Random crops; under torchrun each process shuffles its own share (fit sets the epoch)."""
     dataset = crop_dataset(root, "train", cfg["crop"], cfg["scale"], cache=True)
@@ -127,14 +110,15 @@ def _train_loader(cfg: dict, root) -> DataLoader:
 
 
 def _validate(net, root, device):
-    """The whole-image val confusion matrix: each process scores its share with rank 0's
-    BatchNorm statistics (the ones the checkpoint keeps), and the matrices are added up."""
+    """The whole-image val confusion matrix: each process scores every ``world``-th image
+    (none twice, unlike a padded ``DistributedSampler``) with rank 0's BatchNorm statistics
+    (the ones the checkpoint keeps), and the matrices are added up."""
     dataset = full_image_loader(root, "val").dataset
     if dist.is_initialized():
         for buffer in net.buffers():
             dist.broadcast(buffer, src=0)
-    cm = evaluate(net, DataLoader(dataset, batch_size=1, sampler=_ShardSampler(len(dataset))),
-                  device=device)
+    share = Subset(dataset, range(_rank(), len(dataset), _world()))
+    cm = evaluate(net, DataLoader(share, batch_size=1), device=device)
     if dist.is_initialized():
         dist.all_reduce(cm.matrix)
     return cm

@@ -20,35 +20,22 @@ from .cache import predictions
 BAND_WIDTH = 3  # pixels on each side of a label change
 
 
-def full_image_loader(root=None, split: str = "val", max_items: int | None = None,
-                      label_map=None) -> DataLoader:
-    """Whole images, one per batch (sizes differ), normalised as for training.
-
-    ``label_map``: an optional paired transform applied after normalising (e.g. renumbering
-    the classes of an experiment).
-    """
-    steps = [Normalize()] + ([label_map] if label_map is not None else [])
-    dataset = VOCSegDataset(root, split, Compose(steps), max_items=max_items)
+def full_image_loader(root=None, split: str = "val", max_items: int | None = None) -> DataLoader:
+    """Whole images, one per batch (sizes differ), normalised as for training."""
+    dataset = VOCSegDataset(root, split, Compose([Normalize()]), max_items=max_items)
     return DataLoader(dataset, batch_size=1, shuffle=False)
 
 
-def _batches(model, loader, cache: bool, refresh: bool = False):
-    """``(predictions, labels)`` batch by batch, the predictions from :func:`predictions`
-    (so cached ones are read, not computed again)."""
-    maps, start = predictions(model, loader, cache, refresh), 0
-    for _, labels in loader:
-        yield torch.stack(maps[start:start + len(labels)]), labels
-        start += len(labels)
-
-
-def region_matrices(model, loader, num_classes: int = NUM_CLASSES, width: int = BAND_WIDTH,
-                    cache: bool = True, refresh: bool = False) -> dict[str, ConfusionMatrix]:
+def region_matrices(model, loader, cache: bool = True,
+                    refresh: bool = False) -> dict[str, ConfusionMatrix]:
     """Confusion matrices of ``model`` over ``loader``: ``"all"`` pixels, the boundary
     ``"band"`` and the ``"interior"`` (void excluded everywhere). ``cache``, ``refresh``:
-    see :func:`course_utils.predictions.predictions`."""
-    cms = {k: ConfusionMatrix(num_classes) for k in ("all", "band", "interior")}
-    for preds, labels in _batches(model, loader, cache, refresh):
-        band = boundary_mask(labels, width)
+    see :func:`.cache.predictions`."""
+    cms = {k: ConfusionMatrix(NUM_CLASSES) for k in ("all", "band", "interior")}
+    maps = iter(predictions(model, loader, cache, refresh))  # read from disk where kept
+    for _, labels in loader:
+        preds = torch.stack([next(maps) for _ in labels])
+        band = boundary_mask(labels, BAND_WIDTH)
         cms["all"].update(preds, labels)
         cms["band"].update(preds, labels.masked_fill(~band, VOID))
         cms["interior"].update(preds, labels.masked_fill(band, VOID))
@@ -82,24 +69,9 @@ def summarize(cms: dict[str, ConfusionMatrix]) -> dict:
             "interior_acc": _rounded(cms["interior"].compute()["pixel_acc"])}
 
 
-# --------------------------------------------------------------------------- over images
-def per_image_matrices(model, loader, num_classes: int = NUM_CLASSES,
-                       cache: bool = True) -> torch.Tensor:
-    """One ``(C, C)`` confusion matrix per image of ``loader`` (batches of one): ``(N, C, C)``.
-
-    Their sum is the data set's matrix; kept apart they give per-image scores (the worst
-    images of a model) and a bootstrap interval (:func:`bootstrap_miou`).
-    """
-    out = []
-    for preds, labels in _batches(model, loader, cache):
-        for p, t in zip(preds, labels, strict=True):
-            out.append(ConfusionMatrix(num_classes).update(p[None], t[None]).matrix)
-    return torch.stack(out)
-
-
+# --------------------------------------------------------------------------- bootstrap
 def miou_of_matrices(m: torch.Tensor) -> torch.Tensor:
-    """mIoU of each ``(C, C)`` matrix in a ``(B, C, C)`` stack (absent classes left out):
-    per-image mIoUs from :func:`per_image_matrices`, or resampled ones in the bootstrap."""
+    """mIoU of each ``(C, C)`` matrix in a ``(B, C, C)`` stack (absent classes left out)."""
     m = m.double()
     tp, gt, pr = m.diagonal(dim1=1, dim2=2), m.sum(2), m.sum(1)
     union = gt + pr - tp
@@ -109,13 +81,9 @@ def miou_of_matrices(m: torch.Tensor) -> torch.Tensor:
 
 def bootstrap_miou(matrices: torch.Tensor, n_boot: int = 2000, level: float = 0.95,
                    seed: int = 0) -> tuple[float, float]:
-    """A percentile bootstrap interval for the data-set mIoU, resampling whole images.
-
-    Each of ``n_boot`` resamples draws the images with replacement and sums their matrices
-    (``matrices``: ``(N, C, C)`` from :func:`per_image_matrices`); the interval holds the
-    central ``level`` of the resampled mIoUs. It says how much the score would move on
-    another validation set of the same size from the same source.
-    """
+    """A percentile bootstrap interval for the data-set mIoU from per-image matrices
+    ``(N, C, C)``: each of ``n_boot`` resamples sums ``N`` images drawn with replacement. It says
+    how much the score would move on another validation set of the same size."""
     if matrices.ndim != 3 or len(matrices) < 2:
         raise ValueError(f"matrices: expected (N, C, C) with N >= 2, got {tuple(matrices.shape)}")
     n = len(matrices)
@@ -142,9 +110,8 @@ def mean_and_spread(values) -> tuple[float, float]:
 def compare_over_seeds(a, b) -> dict:
     """How ``b`` differs from ``a`` (one score, one value per seed, paired by seed).
 
-    ``clear`` is the course's bar for stating a difference: the means differ by more than twice
-    the larger of the two spreads. ``every_seed`` says whether ``b > a`` (or ``b < a``) holds
-    seed by seed, which is what "in every seed" means in the notebooks' prose.
+    ``clear``: the means differ by more than twice the larger spread (the course's bar for
+    stating a difference); ``every_seed``: ``b > a`` (or ``b < a``) holds seed by seed.
     """
     if len(a) != len(b):
         raise ValueError(f"compare_over_seeds: {len(a)} values against {len(b)}")

@@ -1,11 +1,8 @@
 """Training and inference for the notebooks and the CLI: ``fit``, ``evaluate`` and ``predict``.
 
-One loop serves the CPU and the GPU. On CUDA it runs in mixed precision (bfloat16 where the GPU
-supports it, else float16 with a gradient scaler) in the ``channels_last`` memory format; on the
-CPU it runs plain float32, which at a fixed thread count gives bit-identical results run to run.
-The optimiser is AdamW and the learning rate follows DeepLab's poly schedule, stepped every
-iteration. ``fit(..., checkpoint=path, config=cfg)`` checkpoints every epoch
-(:mod:`.checkpoints`): called again it resumes, or returns the stored history of a finished run.
+One loop serves the CPU and the GPU: on CUDA it autocasts (bfloat16, else float16 with a
+gradient scaler) in ``channels_last``; on the CPU it runs plain float32, bit-identical run to
+run at a fixed thread count. AdamW, with DeepLab's poly schedule stepped every iteration.
 """
 
 from __future__ import annotations
@@ -48,8 +45,7 @@ class Accel:
 
 
 def accel_for(device) -> Accel:
-    """AMP on CUDA only: bfloat16 where supported, else float16 (then with a GradScaler,
-    as float16's small range needs); plain float32 on the CPU, for bit-identical runs."""
+    """AMP on CUDA only (bfloat16 where supported, else float16); float32 on the CPU."""
     device = torch.device(device)
     if device.type != "cuda":
         return Accel(device)
@@ -64,49 +60,44 @@ def prepare_model(model: nn.Module, accel: Accel) -> nn.Module:
     return model
 
 
-def _to_device(images, labels, accel: Accel, dtype=None):
-    """Copy a batch to the device without blocking (pinned memory makes it asynchronous),
-    the images in ``dtype`` when given (a float64 model's, say)."""
+def _to_device(images, accel: Accel, dtype=None):
+    """Images on the device (asynchronously from pinned memory) in ``dtype``, channels_last
+    with AMP."""
     fmt = torch.channels_last if accel.channels_last else torch.preserve_format
-    images = images.to(accel.device, dtype=dtype, non_blocking=True, memory_format=fmt)
-    return images, labels.to(accel.device, non_blocking=True)
+    return images.to(accel.device, dtype=dtype, non_blocking=True, memory_format=fmt)
 
 
 def fit(model: nn.Module, train_loader, val_loader=None, loss=None, epochs: int = 1,
         lr: float = 1e-3, optimizer="adamw", schedule: str = "poly", num_classes: int = 21,
         device=None, checkpoint=None, config=None, progress: bool = True, on_epoch=None,
         save: bool = True) -> list[dict]:
-    """Train ``model`` (moved to ``device`` in place) and return its history, one dict per
-    epoch: ``epoch`` (from 1), ``loss`` (mean training batch loss), ``pixel_acc`` and
-    ``miou`` (on ``val_loader`` when given, else on the training batches as they were seen)
-    and ``seconds``.
+    """Train ``model`` (moved to ``device`` in place); return one dict per epoch: ``epoch``,
+    ``loss`` (mean batch loss), ``pixel_acc`` and ``miou`` (on ``val_loader``, else on the
+    training batches as seen) and ``seconds``.
 
-    ``loss`` defaults to ``CrossEntropyLoss(ignore_index=255)``; ``optimizer`` is ``"adamw"``
-    or an optimizer instance; ``schedule`` is ``"poly"``; ``device`` defaults to
-    :func:`course_utils.runtime.device`. With ``checkpoint`` (a ``.pt`` path) the run is saved
-    after every epoch with ``config`` (plain values describing it): a later call with the same
-    config resumes, or returns the stored history when all ``epochs`` are done; ``save=False``
-    only reads it (torchrun's other processes: rank 0 saves). ``on_epoch(entry)`` is called
-    after each trained epoch. Seed first (``runtime.set_seed``) for repeatable results.
+    ``optimizer``: ``"adamw"`` or an optimizer. With ``checkpoint`` (a ``.pt`` path) the run is
+    saved after every epoch with ``config`` (plain data): called again it resumes, or returns
+    the stored history of a finished run; ``save=False`` only reads it (torchrun's other
+    ranks). ``on_epoch(entry)`` is called after each trained epoch.
     """
     _check_fit_args(train_loader, epochs, optimizer, schedule, config, checkpoint)
     accel = accel_for(runtime.device() if device is None else device)
     prepare_model(model, accel)
-    net = model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
     opt = optimizer if isinstance(optimizer, torch.optim.Optimizer) else torch.optim.AdamW(
         [p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=WEIGHT_DECAY)
-    total = epochs * len(train_loader)
-    parts = {"optimizer": opt, "model": net,  # the optimiser first: it validates on loading
-             "scheduler": torch.optim.lr_scheduler.LambdaLR(
-                 opt, lambda step: (1.0 - min(step / total, 1.0)) ** POLY_POWER)}
+    n = len(train_loader)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda step: (1.0 - min(step / (epochs * n), 1.0)) ** POLY_POWER)
+    net = model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
+    parts = {"optimizer": opt, "model": net, "scheduler": scheduler}  # resumed in this order
     if accel.amp_dtype == torch.float16:
         parts["scaler"] = torch.amp.GradScaler(accel.device.type)
     meta = {"config": config, "fit_args": {
         "epochs": epochs, "lr": lr, "schedule": schedule, "num_classes": num_classes,
         "optimizer": optimizer if isinstance(optimizer, str) else type(optimizer).__name__}}
-    history = _resume(checkpoint, parts, meta, train_loader, save, progress)
+    history = checkpoints.resume(checkpoint, parts, meta, train_loader, save,
+                                 progress) if checkpoint else []
     loss = loss if loss is not None else nn.CrossEntropyLoss(ignore_index=VOID)
-    n = len(train_loader)
     with tqdm(total=epochs * n, initial=len(history) * n, unit="batch",  # resumed: not from 0
               disable=not progress or len(history) == epochs) as bar:
         for epoch in range(len(history) + 1, epochs + 1):
@@ -123,9 +114,8 @@ def fit(model: nn.Module, train_loader, val_loader=None, loss=None, epochs: int 
             history.append({"epoch": epoch, "loss": mean_loss,
                             "pixel_acc": float(scores["pixel_acc"]),
                             "miou": float(scores["miou"]), "seconds": time.perf_counter() - start})
-            if progress:
-                bar.set_postfix(loss=f"{mean_loss:.4f}", miou=f"{history[-1]['miou']:.4f}",
-                                on="val" if val_loader is not None else "train")
+            bar.set_postfix(loss=f"{mean_loss:.4f}", miou=f"{history[-1]['miou']:.4f}",
+                            on="val" if val_loader is not None else "train")
             if checkpoint and save:
                 checkpoints.save(checkpoint, parts, history, meta, train_loader)
             if on_epoch is not None:
@@ -135,15 +125,12 @@ def fit(model: nn.Module, train_loader, val_loader=None, loss=None, epochs: int 
 
 def train_one_epoch(model, loss_fn, parts: dict, loader, accel: Accel, cm, bar) -> float:
     """One pass over ``loader``: forward (autocast on a GPU), loss, backward, step, schedule.
-
-    ``cm`` counts the training predictions; returns the mean batch loss (over every process
-    under torchrun).
-    """
+    ``cm`` counts the predictions; returns the mean batch loss (over all torchrun ranks)."""
     model.train()
     optimizer, scheduler, scaler = parts["optimizer"], parts["scheduler"], parts.get("scaler")
     loss_sum = torch.zeros((), device=accel.device)
     for step, (images, labels) in enumerate(loader, 1):
-        images, labels = _to_device(images, labels, accel)
+        images, labels = _to_device(images, accel), labels.to(accel.device, non_blocking=True)
         with torch.autocast(accel.device.type, accel.amp_dtype, accel.amp_dtype is not None):
             logits = model(images)
             loss = loss_fn(logits, labels)
@@ -162,8 +149,7 @@ def train_one_epoch(model, loss_fn, parts: dict, loader, accel: Accel, cm, bar) 
         if not bar.disable and (step % POSTFIX_EVERY == 0 or step == len(loader)):
             bar.set_postfix(loss=f"{float(loss_sum) / step:.4f}",
                             miou=f"{float(cm.compute()['miou']):.4f}")
-    totals = torch.stack([loss_sum.double(), torch.tensor(float(step), dtype=torch.float64,
-                                                          device=loss_sum.device)])
+    totals = torch.tensor([float(loss_sum), step], dtype=torch.float64, device=accel.device)
     if dist.is_available() and dist.is_initialized():
         dist.all_reduce(totals)
     return float(totals[0] / totals[1])
@@ -185,19 +171,6 @@ def _check_fit_args(train_loader, epochs, optimizer, schedule, config, checkpoin
                          f"ending in {', '.join(CHECKPOINT_SUFFIXES)}")
 
 
-def _resume(checkpoint, parts, meta, loader, save: bool, progress: bool) -> list[dict]:
-    """The epochs already done in ``checkpoint`` (restored into ``parts``), else ``[]``."""
-    if checkpoint is None:
-        return []
-    history = checkpoints.resume(checkpoint, parts, meta, loader, rename=save)
-    if history and progress:
-        epochs = meta["fit_args"]["epochs"]
-        done = "complete, training skipped" if len(history) == epochs else "resuming"
-        print(f"checkpoint {runtime.relpath(checkpoint)}: {len(history)}/{epochs} epochs "
-              f"done; {done}")
-    return history or []
-
-
 @contextlib.contextmanager
 def _inference(model: nn.Module, accel: Accel):
     """Eval mode, no gradients and autocast inside; the model's mode is restored after."""
@@ -212,17 +185,15 @@ def _inference(model: nn.Module, accel: Accel):
 
 
 def _param(model: nn.Module) -> torch.Tensor:
-    """The model's first floating parameter (a float32 CPU stand-in without one): where and
-    in what dtype it runs."""
+    """The model's first floating parameter (where and in what dtype it runs)."""
     return next((p for p in model.parameters() if p.is_floating_point()), torch.zeros(()))
 
 
 def evaluate(model: nn.Module, loader, num_classes: int = 21, device=None) -> ConfusionMatrix:
-    """The confusion matrix of ``model`` over ``loader`` (void pixels, 255, ignored); read the
-    scores with ``.compute()``.
+    """The confusion matrix of ``model`` over ``loader`` (void ignored); ``.compute()`` scores.
 
-    Runs where the model is unless ``device`` is given (then the model moves there), in the
-    model's dtype (a float64 model on a CPU gives the same predictions on every CPU).
+    Runs where the model is unless ``device`` is given, in the model's dtype (a float64 model
+    on a CPU predicts the same on every CPU).
     """
     accel = accel_for(_param(model).device if device is None else device)
     prepare_model(model, accel)
@@ -230,24 +201,19 @@ def evaluate(model: nn.Module, loader, num_classes: int = 21, device=None) -> Co
     cm = ConfusionMatrix(num_classes, ignore_index=VOID, device=accel.device)
     with _inference(model, accel):
         for images, labels in loader:
-            images, labels = _to_device(images, labels, accel, dtype)
-            cm.update(model(images), labels)
+            images = _to_device(images, accel, dtype)
+            cm.update(model(images), labels.to(accel.device, non_blocking=True))
     return cm
 
 
 def predict(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
-    """Class labels ``(N, H, W)`` int64 for a batch of images ``(N, 3, H, W)``.
-
-    Runs in eval mode without gradients on the model's device, in the model's dtype; the
-    labels come back on the device the images came from.
-    """
+    """Class labels ``(N, H, W)`` for images ``(N, 3, H, W)``, computed in eval mode on the
+    model's device and dtype, returned on the images' device."""
     if images.ndim != 4:
         raise ValueError(f"images: expected a batch (N, C, H, W), got shape "
                          f"{tuple(images.shape)} (use images[None] for one image)")
     param = _param(model)
     accel = accel_for(param.device)
-    fmt = torch.channels_last if accel.channels_last else torch.preserve_format
     with _inference(model, accel):
-        x = images.to(param.device, param.dtype, non_blocking=True, memory_format=fmt)
-        labels = model(x).argmax(dim=1)
+        labels = model(_to_device(images, accel, param.dtype)).argmax(dim=1)
     return labels.to(images.device)

@@ -1,10 +1,8 @@
-"""Training recipes as plain data, and the model and loss each one names.
+"""Training recipes as plain data (:data:`RUNS`), and the model and loss each one names.
 
-A recipe (one entry of :data:`RUNS`, or the CLI's flags) says what model, loss, data pipeline,
-budget and seed a run uses. :func:`build_model` and :func:`build_loss` turn its ``model`` and
-``loss`` specs into modules. The recorded runs behind the shipped reference models
-(:mod:`course_utils.reference`) are the entries of :data:`RUNS`; every run starts from random
-weights and sees only the mini set's training split.
+A recipe says what model, loss, data pipeline, budget and seed a run uses; the recorded runs
+behind the shipped reference models (:mod:`course_utils.reference`) start from random weights
+and see only the mini set's training split.
 """
 
 from __future__ import annotations
@@ -18,11 +16,7 @@ from course_utils.data import NUM_CLASSES, VOID, pixel_counts
 
 SEGMENT = {"crop": 128, "scale": [0.75, 1.5], "batch_size": 8, "optimizer": "adamw",
            "schedule": "poly", "lr": 1e-3, "loss": {"name": "ce"}}
-
-
 FCN8S = {"name": "fcn", "variant": "8s"}
-
-
 UNET = {"name": "unet", "depth": 4, "width": 16}
 DEEPLAB = {"name": "deeplab", "output_stride": 16, "rates": [2, 4, 6], "width": 128}
 LONG, SHORT = 40, 10  # epochs: the shipped models; the extra seeds behind a mean and spread
@@ -67,7 +61,7 @@ def build_model(spec: dict) -> nn.Module:
         return models.UNet(3, NUM_CLASSES, depth=spec["depth"], width=spec["width"])
     if spec["name"] == "deeplab":
         return models.DeepLab(NUM_CLASSES, spec["output_stride"], tuple(spec["rates"]),
-                       spec["width"])
+                              spec["width"])
     raise ValueError(f"model spec {spec!r}: unknown name (expected fcn, unet or deeplab)")
 
 

@@ -1,9 +1,8 @@
 """Self-checks for the notebooks' exercises, one module per notebook (``nb01``, ``nb08``, ...).
 
-A check recomputes the right answer from the exercise's inputs (never from a stored
-number) and compares the learner's answer with it. It prints one line and returns ``None``,
-so a check cell shows the same output every time it passes: ``Correct: <what>``. A wrong or
-missing answer prints ``Not yet: <what> - <hint>``; it does not raise, so "run all" goes on.
+A check recomputes the right answer from the exercise's inputs (never from a stored number) and
+prints one line: ``Correct: <what>``, or ``Not yet: <what> - <hint>``. It never raises, so "run
+all" in a student copy goes on.
 """
 
 from __future__ import annotations
@@ -20,22 +19,32 @@ def report(ok: bool, what: str, hint: str = "") -> None:
 
 
 def close(answer, expected, atol: float = 1e-6, rtol: float = 1e-4) -> bool:
-    """True when ``answer`` is numerically ``expected`` (numbers, arrays or tensors, any shape).
-
-    ``None`` or anything that cannot be turned into a tensor is simply "not yet".
-    """
-    if answer is None:
-        return False
+    """True when ``answer`` is numerically ``expected`` (numbers, arrays or tensors, any shape);
+    ``None`` or anything that is not a number is "not yet"."""
     try:
         a = torch.as_tensor(answer, dtype=torch.float64).cpu()
         e = torch.as_tensor(expected, dtype=torch.float64).cpu()
     except (TypeError, ValueError, RuntimeError):
         return False
-    if a.shape != e.shape:
-        return False
-    return bool(torch.allclose(a, e, atol=atol, rtol=rtol, equal_nan=True))
+    return a.shape == e.shape and bool(torch.allclose(a, e, atol=atol, rtol=rtol, equal_nan=True))
 
 
 def check_value(answer, expected, what: str, hint: str = "", **tol) -> None:
     """Report whether ``answer`` equals ``expected`` within tolerance."""
     report(close(answer, expected, **tol), what, hint)
+
+
+def check_function(fn, cases, what: str, hint: str, same=close) -> bool:
+    """Report whether the learner's ``fn(x)`` is ``same`` as ``expected`` for every ``(x,
+    expected)`` of ``cases``; a draft that raises is reported, not raised. True when it passed,
+    so a check can go on to test more."""
+    for x, expected in cases:
+        try:
+            got = fn(x)
+        except Exception as exc:  # a learner's draft may fail in any way: report it
+            report(False, what, f"it raised {type(exc).__name__}: {exc}")
+            return False
+        if not same(got, expected):
+            report(False, what, hint)
+            return False
+    return True

@@ -1,8 +1,4 @@
-"""Self-checks for notebook 03 (transposed convolution).
-
-Each expected answer comes from PyTorch itself (``nn.ConvTranspose2d``, ``F.conv_transpose2d``,
-``F.interpolate``), not from the course's own formulas, so a check also catches a course bug.
-"""
+"""Self-checks for notebook 03 (transposed convolution), against PyTorch's own layers."""
 
 from __future__ import annotations
 
@@ -42,10 +38,8 @@ def check_bilinear_kernel(answer, factor: int) -> None:
 
 
 def transposed_conv_matrix(kernel, in_size: int, stride: int = 1) -> torch.Tensor:
-    """The matrix ``M`` with ``M @ x.flatten() == conv_transpose2d(x, kernel).flatten()``.
-
-    Built column by column from PyTorch's transposed convolution of unit inputs.
-    """
+    """The matrix ``M`` with ``M @ x.flatten() == conv_transpose2d(x, kernel).flatten()``,
+    column by column from the transposed convolution of unit inputs."""
     kernel = torch.as_tensor(kernel, dtype=torch.float32)
     kernel = kernel.reshape(1, 1, *kernel.shape[-2:])
     units = torch.eye(in_size * in_size).reshape(-1, 1, in_size, in_size)

@@ -1,8 +1,4 @@
-"""Self-checks for notebook 04 (FCN).
-
-Expected answers come from running torchvision's ResNet-18, the course's FCN or its
-boundary band, never from a number stored here.
-"""
+"""Self-checks for notebook 04 (FCN), from running torchvision's ResNet-18 and the course's FCN."""
 
 from __future__ import annotations
 
@@ -11,7 +7,7 @@ import torchvision
 
 from course_utils import metrics, models
 
-from . import check_value, report
+from . import check_value
 
 BACKBONE_LAYERS = ("conv1", "maxpool", "layer1", "layer2", "layer3", "layer4")
 
@@ -49,9 +45,6 @@ def check_band_accuracy(answer, pred, target, width: int = 2, ignore_index: int 
     target = torch.as_tensor(target)
     pred = torch.as_tensor(pred)
     counted = metrics.boundary_mask(target, width) & (target != ignore_index)
-    if not bool(counted.any()):
-        report(False, "boundary accuracy", "no boundary pixels in this target")
-        return
     expected = (pred[counted] == target[counted]).double().mean()
     check_value(answer, expected, f"pixel accuracy within {width} px of an edge",
                 "metrics.boundary_mask(target, width), leave out void, then compare", rtol=1e-4)

@@ -1,8 +1,4 @@
-"""Self-checks for notebook 05 (U-Net).
-
-Expected answers come from running networks (the course's U-Net, or an unpadded U-Net path
-built here layer by layer as in the original paper), never from a number stored here.
-"""
+"""Self-checks for notebook 05 (U-Net), from running the networks the exercises ask about."""
 
 from __future__ import annotations
 
@@ -35,11 +31,8 @@ def check_parameter_count(answer, depth: int = 2, width: int = 8, num_classes: i
 
 
 def unpadded_unet_output(size: int = 572, depth: int = 4) -> int:
-    """Output size of the original, unpadded U-Net path (one channel suffices for sizes).
-
-    Each level: two 3x3 convolutions without padding, then a 2x2 max-pool; on the way up a
-    2x2 transposed conv (stride 2), a crop of the skip to match, and two 3x3 convolutions.
-    """
+    """Output size of the original, unpadded U-Net path (Ronneberger et al., 2015), built layer
+    by layer with one channel: the skips' crops do not change the size."""
     def two_convs():
         return nn.Sequential(nn.Conv2d(1, 1, 3), nn.Conv2d(1, 1, 3))
 

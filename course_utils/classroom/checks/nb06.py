@@ -1,8 +1,4 @@
-"""Self-checks for notebook 06 (dilated convolution and DeepLab).
-
-Expected answers come from the arithmetic of :mod:`course_utils.deeplab` or from running its
-networks, never from a number stored here.
-"""
+"""Self-checks for notebook 06 (dilated convolution and DeepLab)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""Self-checks for notebook 07 (losses).
-
-Each check recomputes the right answer from the exercise's inputs with PyTorch or
-torchvision (not with :mod:`course_utils.losses`, whose formulas the exercises rebuild), so a
-learner's from-scratch answer is compared with an independent implementation.
-"""
+"""Self-checks for notebook 07 (losses), against PyTorch and torchvision rather than
+:mod:`course_utils.losses`, whose formulas the exercises rebuild."""
 
 from __future__ import annotations
 

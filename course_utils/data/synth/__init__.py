@@ -5,21 +5,8 @@ image with its class and object masks, :mod:`.mini_set` writes the folder, check
 a regeneration and computes the statistics ``data/README.md`` shows.
 """
 
-from .mini_set import (
-    N_TRAIN,
-    N_VAL,
-    check,
-    compare,
-    generate,
-    image_id,
-    split_ids,
-    stats,
-    stats_markdown,
-    write_example,
-)
+from .mini_set import N_TRAIN, N_VAL, check, generate, stats, stats_markdown
 from .scene import SEED, make_example
 
-__all__ = [
-    "check", "compare", "generate", "image_id", "N_TRAIN", "N_VAL", "split_ids", "stats",
-    "stats_markdown", "write_example", "make_example", "SEED",
-]
+__all__ = ["check", "generate", "N_TRAIN", "N_VAL", "stats", "stats_markdown", "make_example",
+           "SEED"]

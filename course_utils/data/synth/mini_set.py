@@ -1,24 +1,9 @@
 """The bundled mini data set: a deterministic generator of VOC 2012-format segmentation data.
 
-``python -m course_utils.data.synth`` writes ``data/voc-mini/VOC2012`` with the exact VOC layout
-(``JPEGImages/``, ``SegmentationClass/`` and ``SegmentationObject/`` palette PNGs,
-``ImageSets/Segmentation/{train,val,trainval}.txt``) and the 21 VOC classes. ``--check``
+``python -m course_utils.data.synth`` writes ``data/voc-mini/VOC2012`` in VOC's layout (JPEGs,
+palette PNG class and object masks, split files) with the 21 VOC classes; ``--check``
 regenerates into a temporary folder and compares with the committed files; ``--stats`` prints
-the statistics that ``data/README.md`` shows (``tools/readme_tables.py`` writes them there).
-
-Why synthetic, and why this hard: the course must run without the 2 GB VOC download, yet a
-set whose classes differ only by colour teaches nothing about segmentation. So every class has
-a characteristic *silhouette* (aeroplane = cross, bottle = tall and narrow, car = box on
-wheels, tv = framed screen, ...) and a characteristic *texture* (stripes, checks, dots, fur,
-spots with class-specific period and angle), while colours come from heavily overlapping
-distributions shared by all classes, and the background holds textured clutter with object-like
-colours. Classes follow a long-tail frequency (person and car common, potted plant rare), some
-objects of one class touch, objects occlude each other, and a 255 "void" band runs along
-every class boundary, as in VOC. Two touching objects of the same class share an unmarked
-border, so connected components of the class mask merge them (notebook 02 needs that case).
-
-Everything comes from ``numpy.random.default_rng([seed, index])``: image ``index`` is the same
-whatever else is generated, and no step depends on the thread count.
+the statistics that ``data/README.md`` shows. What the images hold, and why: ``data/README.md``.
 """
 
 from __future__ import annotations
@@ -37,23 +22,22 @@ from ..voc import MINI_VOC_DIR, NUM_CLASSES, VOC_CLASSES, VOID, image_path, mask
 from .scene import SEED, make_example
 
 N_TRAIN, N_VAL = 1000, 200
-ID_PREFIX = "2026_"
 JPEG_QUALITY = 90
+FOLDERS = ("JPEGImages", "SegmentationClass", "SegmentationObject")
 
 
 def image_id(index: int) -> str:
     """VOC-style id of image ``index`` (0-based): ``2026_000001`` for index 0."""
-    return f"{ID_PREFIX}{index + 1:06d}"
+    return f"2026_{index + 1:06d}"
 
 
-def write_example(root: Path, index: int, seed: int = SEED) -> str:
+def write_example(root: Path, index: int, seed: int = SEED) -> None:
     """Generate image ``index`` and write its JPEG and both palette PNGs under ``root``."""
     iid = image_id(index)
     image, cls, obj = make_example(index, seed)
     Image.fromarray(image).save(image_path(root, iid), quality=JPEG_QUALITY)
     save_mask(cls, mask_path(root, iid, "SegmentationClass"))
     save_mask(obj, mask_path(root, iid, "SegmentationObject"))
-    return iid
 
 
 def split_ids(n_train: int = N_TRAIN, n_val: int = N_VAL) -> dict[str, list[str]]:
@@ -72,18 +56,17 @@ def generate(out: str | os.PathLike = MINI_VOC_DIR, n_train: int = N_TRAIN, n_va
     ``trainval.txt`` is removed first and written last: its presence means "data ready".
     Files of ids no longer in the set are removed, so a smaller run leaves no strays.
     """
+    splits = split_ids(n_train, n_val)
     out = Path(out)
     sets = out / "ImageSets" / "Segmentation"
     (sets / "trainval.txt").unlink(missing_ok=True)
-    for d in ("JPEGImages", "SegmentationClass", "SegmentationObject"):
-        (out / d).mkdir(parents=True, exist_ok=True)
-    sets.mkdir(parents=True, exist_ok=True)
-    splits = split_ids(n_train, n_val)
+    for folder in (*FOLDERS, sets):
+        (out / folder).mkdir(parents=True, exist_ok=True)
     for i in range(n_train + n_val):
         write_example(out, i, seed)
     wanted = set(splits["trainval"])
-    for d in ("JPEGImages", "SegmentationClass", "SegmentationObject"):
-        for f in (out / d).iterdir():
+    for folder in FOLDERS:
+        for f in (out / folder).iterdir():
             if f.stem not in wanted:
                 f.unlink()
     for name in ("train", "val", "trainval"):
@@ -102,11 +85,11 @@ def _differs(a: Path, b: Path) -> str | None:
     Masks and split files must be byte-identical; JPEGs must decode to the same pixels (their
     bytes may differ with the JPEG library version)."""
     if a.suffix == ".jpg":
-        pa, pb = np.asarray(Image.open(a).convert("RGB")), np.asarray(Image.open(b).convert("RGB"))
+        pa, pb = (np.asarray(Image.open(p).convert("RGB"), int) for p in (a, b))
         if pa.shape != pb.shape:
             return f"image size {pa.shape} != regenerated {pb.shape}"
-        diff = np.abs(pa.astype(int) - pb.astype(int))
-        return None if not diff.any() else f"pixels differ (max |diff| {diff.max()})"
+        diff = np.abs(pa - pb).max()
+        return f"pixels differ (max |diff| {diff})" if diff else None
     if filecmp.cmp(a, b, shallow=False):
         return None
     if a.suffix == ".png" and np.array_equal(np.asarray(Image.open(a)), np.asarray(Image.open(b))):
@@ -116,17 +99,14 @@ def _differs(a: Path, b: Path) -> str | None:
 
 def compare(committed: str | os.PathLike, regenerated: str | os.PathLike,
             files: list[str] | None = None) -> str | None:
-    """First difference between two generated folders (``files``: relative paths to compare,
-    default all, and then the two file lists must agree too), or None."""
+    """First difference between two generated folders as a message naming the committed file,
+    or None; ``files`` (relative paths) limits the comparison, default every file of either."""
     committed, regenerated = Path(committed), Path(regenerated)
     if files is None:
-        have, want = _relative_files(committed), _relative_files(regenerated)
-        if have != want:
-            extra, missing = sorted(set(have) - set(want)), sorted(set(want) - set(have))
-            return (f"{committed}: file lists differ (not generated: {extra[:3]}, "
-                    f"missing: {missing[:3]})")
-        files = want
+        files = sorted({*_relative_files(committed), *_relative_files(regenerated)})
     for rel in files:
+        if not (regenerated / rel).is_file():
+            return f"{committed / rel}: not generated (a stray file?)"
         if not (committed / rel).is_file():
             return f"{committed / rel}: missing"
         why = _differs(committed / rel, regenerated / rel)
@@ -136,22 +116,10 @@ def compare(committed: str | os.PathLike, regenerated: str | os.PathLike,
 
 
 def check(root: str | os.PathLike = MINI_VOC_DIR, n_train: int = N_TRAIN, n_val: int = N_VAL,
-          seed: int = SEED, indices: list[int] | None = None) -> str | None:
-    """Regenerate into a temporary folder and compare with ``root``: the first difference as
-    a message naming the file, or None when all match. ``indices`` limits the check to those
-    images (a quick spot check); by default the whole set, split files included."""
+          seed: int = SEED) -> str | None:
+    """Regenerate the whole set into a temporary folder and compare it with ``root``."""
     with tempfile.TemporaryDirectory() as tmp:
-        if indices is None:
-            return compare(root, generate(Path(tmp) / "VOC2012", n_train, n_val, seed))
-        fresh = Path(tmp)
-        for d in ("JPEGImages", "SegmentationClass", "SegmentationObject"):
-            (fresh / d).mkdir()
-        files = []
-        for i in indices:
-            iid = write_example(fresh, i, seed)
-            files += [f"JPEGImages/{iid}.jpg", f"SegmentationClass/{iid}.png",
-                      f"SegmentationObject/{iid}.png"]
-        return compare(root, fresh, files)
+        return compare(root, generate(Path(tmp) / "VOC2012", n_train, n_val, seed))
 
 
 # --------------------------------------------------------------------------- statistics
@@ -184,7 +152,6 @@ def stats(root: str | os.PathLike = MINI_VOC_DIR) -> dict:
 def stats_markdown(s: dict) -> str:
     """:func:`stats` as the markdown tables of ``data/README.md``."""
     labelled = s["pixels"][:NUM_CLASSES].sum()
-    allpx = s["pixels"].sum()
     hs, ws = s["sizes"][:, 0], s["sizes"][:, 1]
     per = s["per_image"]
     lines = [
@@ -198,7 +165,7 @@ def stats_markdown(s: dict) -> str:
         f"- objects per image: mean {per.mean():.2f}, min {per.min()}, max {per.max()}; "
         f"images with N objects: " + ", ".join(f"{n}: {int((per == n).sum())}"
                                                for n in range(per.min(), per.max() + 1)),
-        f"- void (255) share of all pixels: {100 * s['pixels'][VOID] / allpx:.1f} %",
+        f"- void (255) share of all pixels: {100 * s['pixels'][VOID] / s['pixels'].sum():.1f} %",
         "",
         "| class | id | pixel share (of labelled) | images | objects |",
         "|---|---:|---:|---:|---:|",
@@ -211,8 +178,8 @@ def stats_markdown(s: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: generate (default), ``--check`` or ``--stats``."""
-    p = argparse.ArgumentParser(prog="python -m course_utils.data.synth", description=__doc__
-                                .split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m course_utils.data.synth",
+                                description=__doc__.split("\n")[0])
     p.add_argument("--out", type=Path, default=MINI_VOC_DIR, help="the VOC2012 folder")
     p.add_argument("--seed", type=int, default=SEED)
     p.add_argument("--n-train", type=int, default=N_TRAIN)
@@ -235,4 +202,3 @@ def main(argv: list[str] | None = None) -> int:
     out = generate(args.out, args.n_train, args.n_val, args.seed)
     print(f"wrote {args.n_train} train + {args.n_val} val images to {out}")
     return 0
-

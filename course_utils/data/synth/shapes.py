@@ -1,10 +1,8 @@
 """The look of the mini data set's objects: per-class silhouettes, textures and colours.
 
-Every class has a characteristic *silhouette* (aeroplane = cross, bottle = tall and narrow, car
-= box on wheels, tv = framed screen, ...) and a characteristic *texture* (stripes, checks, dots,
-fur, spots with class-specific period and angle), while colours come from heavily overlapping
-distributions shared by all classes: colour alone says little about the class. Used by
-:mod:`course_utils.synth_scene`, which places and paints the objects.
+Every class has its own silhouette (aeroplane = cross, bottle = tall and narrow, ...) and
+texture (stripes, checks, dots, fur, ...), while colours come from distributions shared by all
+classes: a set whose classes differ only by colour would teach nothing about segmentation.
 """
 
 from __future__ import annotations
@@ -48,9 +46,8 @@ def box(u, v, x0, y0, x1, y1):
 
 def poly(u, v, pts):
     """Inside a convex polygon given by its corners in order (either orientation)."""
-    signs = []
-    for (x0, y0), (x1, y1) in zip(pts, pts[1:] + pts[:1], strict=True):
-        signs.append((x1 - x0) * (v - y0) - (y1 - y0) * (u - x0))
+    edges = zip(pts, pts[1:] + pts[:1], strict=True)
+    signs = [(x1 - x0) * (v - y0) - (y1 - y0) * (u - x0) for (x0, y0), (x1, y1) in edges]
     return np.all([s >= 0 for s in signs], axis=0) | np.all([s <= 0 for s in signs], axis=0)
 
 
@@ -65,14 +62,13 @@ def union(*masks):
     return np.logical_or.reduce(masks)
 
 
-def shape(c: int, u, v):
+def silhouette(c: int, u, v):
     """Silhouette of class ``c``: ``(body, accent)`` boolean masks (accent = dark parts such
     as wheels, windows, a tv frame or a plant pot, drawn over the body)."""
     no = np.zeros_like(u, dtype=bool)
     if c == 1:  # aeroplane: fuselage crossed by swept wings, tail fin
-        body = union(ell(u, v, 0, 0, 1.55, 0.2), poly(u, v, [(0.35, 0), (-0.25, -0.95),
-                      (-0.5, -0.95), (-0.15, 0)]), poly(u, v, [(0.35, 0), (-0.25, 0.95),
-                      (-0.5, 0.95), (-0.15, 0)]), box(u, v, -1.5, -0.45, -1.25, 0.45))
+        wings = [poly(u, v, [(0.35, 0), (-0.25, y), (-0.5, y), (-0.15, 0)]) for y in (-0.95, 0.95)]
+        body = union(ell(u, v, 0, 0, 1.55, 0.2), *wings, box(u, v, -1.5, -0.45, -1.25, 0.45))
         return body, no
     if c == 2:  # bicycle: two rings joined by a frame
         rings = union(*[disc(u, v, x, 0.35, 0.62) & ~disc(u, v, x, 0.35, 0.36)
@@ -97,15 +93,15 @@ def shape(c: int, u, v):
         return body, box(u, v, -0.17, -1.0, 0.17, -0.82) | box(u, v, -0.38, 0.2, 0.38, 0.55)
     if c == 6:  # bus: long box, window row, wheels
         wheels = union(disc(u, v, -1.3, 0.72, 0.27), disc(u, v, 1.3, 0.72, 0.27))
-        windows = union(*[box(u, v, x, -0.6, x + 0.45, -0.15) for x in (-1.8, -1.2, -0.6,
-                                                                             0.0, 0.6, 1.2)])
+        windows = union(*[box(u, v, x, -0.6, x + 0.45, -0.15)
+                          for x in (-1.8, -1.2, -0.6, 0.0, 0.6, 1.2)])
         return box(u, v, -2.0, -0.85, 2.0, 0.72) | wheels, wheels | windows
     if c == 7:  # car: wide box, cabin on top, two wheels
         wheels = union(disc(u, v, -1.1, 0.62, 0.36), disc(u, v, 1.1, 0.62, 0.36))
         body = union(box(u, v, -1.8, -0.1, 1.8, 0.62),
                       poly(u, v, [(-1.0, -0.1), (-0.55, -0.8), (0.65, -0.8), (1.1, -0.1)]))
-        return body | wheels, wheels | poly(u, v, [(-0.8, -0.15), (-0.5, -0.65), (0.55, -0.65),
-                                                    (0.85, -0.15)])
+        glass = poly(u, v, [(-0.8, -0.15), (-0.5, -0.65), (0.55, -0.65), (0.85, -0.15)])
+        return body | wheels, wheels | glass
     if c == 8:  # cat: body, round head with two pointed ears, tail
         body = union(ell(u, v, -0.2, 0.35, 0.85, 0.6), disc(u, v, 0.6, -0.35, 0.4),
                       poly(u, v, [(0.28, -0.5), (0.38, -1.0), (0.6, -0.7)]),
@@ -125,8 +121,7 @@ def shape(c: int, u, v):
                       box(u, v, 1.15, -0.35, 1.45, 1.0))
         return body, no
     if c == 12:  # dog: long body, head with snout, legs, raised tail
-        legs = union(*[seg(u, v, (x, 0.2), (x + 0.05, 1.0), 0.11) for x in (-0.8, -0.5, 0.4,
-                                                                              0.7)])
+        legs = union(*[seg(u, v, (x, 0.2), (x + 0.05, 1.0), 0.11) for x in (-0.8, -0.5, 0.4, 0.7)])
         body = union(ell(u, v, -0.1, 0.0, 0.9, 0.38), disc(u, v, 0.95, -0.45, 0.32),
                       ell(u, v, 1.25, -0.35, 0.2, 0.13), legs,
                       seg(u, v, (-0.95, -0.1), (-1.35, -0.6), 0.08))
@@ -139,11 +134,10 @@ def shape(c: int, u, v):
         return body, seg(u, v, (0.55, -0.45), (0.95, -1.0), 0.06)
     if c == 14:  # motorbike: two solid wheels, body, seat, handlebar
         wheels = union(disc(u, v, -1.0, 0.55, 0.43), disc(u, v, 1.0, 0.55, 0.43))
+        hubs = disc(u, v, -1.0, 0.55, 0.12) | disc(u, v, 1.0, 0.55, 0.12)
         body = union(poly(u, v, [(-0.9, 0.3), (0.9, 0.3), (0.2, -0.45)]),
-                      box(u, v, -0.7, -0.5, 0.15, -0.25), seg(u, v, (0.9, 0.5), (0.7, -0.8),
-                                                                0.09))
-        return body | wheels, wheels & ~disc(u, v, -1.0, 0.55, 0.12) & ~disc(u, v, 1.0,
-                                                                                0.55, 0.12)
+                     box(u, v, -0.7, -0.5, 0.15, -0.25), seg(u, v, (0.9, 0.5), (0.7, -0.8), 0.09))
+        return body | wheels, wheels & ~hubs
     if c == 15:  # person: head, torso, arms, two legs
         body = union(disc(u, v, 0, -0.78, 0.2), ell(u, v, 0, -0.2, 0.42, 0.42),
                       box(u, v, -0.34, 0.15, -0.05, 1.0), box(u, v, 0.05, 0.15, 0.34, 1.0),
@@ -167,60 +161,54 @@ def shape(c: int, u, v):
                       box(u, v, -1.6, 0.65, -1.4, 0.95), box(u, v, 1.4, 0.65, 1.6, 0.95))
         return body, box(u, v, -1.7, -0.45, -1.35, 0.65) | box(u, v, 1.35, -0.45, 1.7, 0.65)
     if c == 19:  # train: very long carriage with a slanted front and windows
-        body = box(u, v, -2.6, -0.85, 2.1, 0.75) | poly(u, v, [(2.1, -0.85), (2.6, 0.2),
-                                                                   (2.6, 0.75), (2.1, 0.75)])
-        windows = union(*[box(u, v, x, -0.6, x + 0.35, -0.1) for x in np.arange(-2.4, 1.9,
-                                                                                   0.6)])
-        return body | box(u, v, -2.6, 0.75, 2.6, 0.95), windows | box(u, v, -2.6, 0.75, 2.6,
-                                                                          0.95)
+        front = poly(u, v, [(2.1, -0.85), (2.6, 0.2), (2.6, 0.75), (2.1, 0.75)])
+        rail = box(u, v, -2.6, 0.75, 2.6, 0.95)
+        windows = union(*[box(u, v, x, -0.6, x + 0.35, -0.1) for x in np.arange(-2.4, 1.9, 0.6)])
+        return box(u, v, -2.6, -0.85, 2.1, 0.75) | front | rail, windows | rail
     if c == 20:  # tv/monitor: dark frame around a bright screen, on a stand
         frame = box(u, v, -1.3, -1.0, 1.3, 0.75) & ~box(u, v, -1.1, -0.8, 1.1, 0.55)
         stand = box(u, v, -0.2, 0.75, 0.2, 1.0)
         return box(u, v, -1.3, -1.0, 1.3, 0.75) | stand, frame | stand
-    raise ValueError(f"class {c}: no silhouette (classes are 1-{NUM_CLASSES - 1})")
 
 
 # --------------------------------------------------------------------------- textures
 def noise_fields(rng, shape):
     """Two unit-variance noise fields, fine (sigma 1 px) and coarse (sigma 4 px)."""
-    fields = []
-    for sigma in (1.0, 4.0):
-        f = ndimage.gaussian_filter(rng.standard_normal(shape), sigma, mode="wrap")
-        fields.append(f / f.std())
-    return fields
+    fields = [ndimage.gaussian_filter(rng.standard_normal(shape), sigma, mode="wrap")
+              for sigma in (1.0, 4.0)]
+    return [f / f.std() for f in fields]
 
 
 def texture(kind, period, angle, x, y, v, noise):
     """A texture value in [0, 1] at local pixel coordinates ``x, y`` (rotated with the object).
 
-    ``period`` is in pixels and ``angle`` in degrees; ``v`` (shape units) adds top-to-bottom
-    shading; ``noise`` is the (fine, coarse) pair from :func:`_noise_fields`.
+    ``period`` is in pixels and ``angle`` in degrees; ``v`` (shape units) shades top to bottom;
+    ``noise`` is the (fine, coarse) pair from :func:`noise_fields`.
     """
     fine, coarse = noise
     a = np.deg2rad(angle)
-    s = x * np.cos(a) + y * np.sin(a)
-    t_ = -x * np.sin(a) + y * np.cos(a)
+    along = x * np.cos(a) + y * np.sin(a)
+    across = -x * np.sin(a) + y * np.cos(a)
     if kind == "plain":
         t = 0.5 + 0.3 * v + 0.08 * coarse
     elif kind == "stripes":
-        t = 0.5 + 0.5 * np.sin(2 * np.pi * s / period)
+        t = 0.5 + 0.5 * np.sin(2 * np.pi * along / period)
     elif kind == "wavy":
-        t = 0.5 + 0.5 * np.sin(2 * np.pi * (s + 0.5 * period * np.sin(t_ / period)) / period)
+        phase = along + 0.5 * period * np.sin(across / period)
+        t = 0.5 + 0.5 * np.sin(2 * np.pi * phase / period)
     elif kind == "grid":
-        t = ((np.mod(s, period) < 2) | (np.mod(t_, period) < 2)).astype(float)
+        t = ((np.mod(along, period) < 2) | (np.mod(across, period) < 2)).astype(float)
     elif kind == "checker":
-        t = (np.floor(s / period) + np.floor(t_ / period)) % 2
+        t = (np.floor(along / period) + np.floor(across / period)) % 2
     elif kind == "dots":
-        ds, dt = np.mod(s, period) - period / 2, np.mod(t_, period) - period / 2
+        ds, dt = np.mod(along, period) - period / 2, np.mod(across, period) - period / 2
         t = (ds * ds + dt * dt <= (0.32 * period) ** 2).astype(float)
     elif kind == "spots":
         t = (coarse > 0.4).astype(float)
     elif kind == "fur":
-        t = 0.5 + 0.25 * fine + 0.1 * np.sin(2 * np.pi * s / 3)
+        t = 0.5 + 0.25 * fine + 0.1 * np.sin(2 * np.pi * along / 3)
     elif kind == "leaf":
         t = (fine > 0.2).astype(float) * 0.8 + 0.1 * coarse
-    else:
-        raise ValueError(f"unknown texture kind {kind!r} (kinds: {', '.join(TEXTURE_KINDS)})")
     return np.clip(t, 0.0, 1.0)
 
 
