@@ -76,18 +76,18 @@ reference: install
 # Re-execute every notebook in place (CPU, fast profile) and refresh the navigation.
 notebooks: install
 	$(PY) tools/execute_notebooks.py
-	$(PY) -m course_utils.classroom.nav
+	$(PY) -m course_utils.classroom nav
 
 # Student copies under student/: solutions replaced by placeholders, outputs cleared.
 student: install
-	$(PY) -m course_utils.classroom.student
+	$(PY) -m course_utils.classroom student
 
 # The course as static pages and as slides, from the stored notebooks; both work offline.
 site: install
-	$(PY) -m course_utils.classroom.publish site
+	$(PY) -m course_utils.classroom publish site
 
 slides: install
-	$(PY) -m course_utils.classroom.publish slides
+	$(PY) -m course_utils.classroom publish slides
 
 # Regenerate the mini data set into a temporary folder and check it matches data/voc-mini.
 data: install

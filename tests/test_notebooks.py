@@ -101,7 +101,7 @@ def test_skeleton(path):
 
 
 def test_navigation_and_course_table_are_current():
-    assert nav.refresh(check=True) == [], "run: python -m course_utils.classroom.nav"
+    assert nav.refresh(check=True) == [], "run: python -m course_utils.classroom nav"
 
 
 def test_nav_rewrites_in_place_and_is_idempotent(tmp_path):

@@ -1,7 +1,7 @@
 """Classroom delivery: navigation, Colab, student copies, site and slides, exercise checks.
 
-Command lines: ``python -m course_utils.classroom.nav``, ``.student`` and ``.publish
-site|slides``; :mod:`.checks` holds one module of self-checks per notebook (``checks.nb08``).
+Command lines: ``python -m course_utils.classroom nav|student|publish`` (see ``__main__``);
+:mod:`.checks` holds one module of self-checks per notebook (``checks.nb08``).
 """
 
 from . import checks, colab

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 from pathlib import Path
 
 import nbformat
@@ -107,7 +106,8 @@ def refresh(folder: Path = NOTEBOOKS, check: bool = False) -> list[Path]:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m course_utils.classroom nav",
+                                 description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="report stale notebooks, change none")
     args = ap.parse_args(argv)
     stale = refresh(check=args.check)
@@ -116,6 +116,3 @@ def main(argv=None) -> int:
         print(f"{verb}: {p.name}")
     return 1 if (args.check and stale) else 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,6 +1,6 @@
 """A static course site and lecture slides from the stored notebooks, usable offline.
 
-    python -m course_utils.classroom.publish site|slides [--out DIR]   # build/site, build/slides
+    python -m course_utils.classroom publish site|slides [--out DIR]   # build/site, build/slides
 
 nbconvert renders the notebooks (no cell is run); every script a page loads (MathJax, require.js,
 jQuery from ``nbclassic``, reveal.js from ``sphinx-revealjs``) is copied next to it, so pages
@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import re
 import shutil
-import sys
 from importlib import resources
 from pathlib import Path
 
@@ -123,7 +122,8 @@ def build(kind: str = "site", out: Path | None = None) -> list[Path]:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m course_utils.classroom publish",
+                                 description=__doc__.splitlines()[0])
     p.add_argument("kind", choices=("site", "slides"))
     p.add_argument("--out", type=Path, default=None, help="output folder (default build/KIND)")
     args = p.parse_args(argv)
@@ -131,6 +131,3 @@ def main(argv=None) -> int:
     print(f"wrote {len(pages)} pages and index.html to {relpath(pages[0].parent)}")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

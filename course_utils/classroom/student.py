@@ -1,6 +1,6 @@
 """Student copies of the notebooks: worked solutions out, placeholders in, outputs cleared.
 
-    python -m course_utils.classroom.student [--out DIR]   # student/NN-*.ipynb (make student)
+    python -m course_utils.classroom student [--out DIR]   # student/NN-*.ipynb (make student)
 
 Each ``solution`` cell becomes a placeholder defining what the check cell after it uses
 (``answer = None  # your answer here``, or a stub of the function), so "run all" goes through
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import sys
 from pathlib import Path
 
 import nbformat
@@ -83,13 +82,11 @@ def make_student_copies(out=STUDENT_DIR, notebooks=None) -> list[Path]:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m course_utils.classroom student",
+                                 description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=STUDENT_DIR, help="folder for the copies")
     args = p.parse_args(argv)
     written = make_student_copies(args.out)
     print(f"wrote {len(written)} student notebooks to {relpath(args.out)}")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

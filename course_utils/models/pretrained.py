@@ -8,10 +8,8 @@ matching preprocessing in ``weights.transforms()`` (``pretrained=True`` is depre
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
-import sys
 
 import requests
 import torch
@@ -116,22 +114,3 @@ def predict_photo(model, weights, image: torch.Tensor) -> torch.Tensor:
     logits = torch.nn.functional.interpolate(logits, size=image.shape[-2:], mode="bilinear",
                                              align_corners=False)
     return logits.argmax(1)[0]
-
-
-def main(argv=None) -> int:
-    """``python -m course_utils.models.pretrained``: download the segmentation weights."""
-    argparse.ArgumentParser(prog="python -m course_utils.models.pretrained",
-                            description=main.__doc__.split(": ", 1)[1]).parse_args(argv)
-    failed = 0
-    for name, (_, weights) in SEGMENTATION.items():
-        try:
-            fetch_state_dict(weights.url, timeout=30.0)
-            print(f"{name}: in {cache_path(weights.url)}")
-        except WeightsUnavailable as e:
-            print(f"{name}: {e}", file=sys.stderr)
-            failed = 1
-    return failed
-
-
-if __name__ == "__main__":
-    sys.exit(main())
