@@ -56,9 +56,8 @@ def choose(fast, full):
 
 
 def setup(seed: int = 0, verbose: bool = True) -> torch.device:
-    """Prepare a notebook: seed everything, set a modest figure resolution, print versions and
-    return the device. The ``fast`` profile always uses the CPU, with ``FAST_THREADS`` threads,
-    so the stored outputs are reproducible."""
+    """Seed everything, set the figure resolution, print versions and return the device; the
+    ``fast`` profile always uses the CPU, with ``FAST_THREADS`` threads, for reproducibility."""
     set_seed(seed)
     import matplotlib
 
@@ -91,7 +90,7 @@ PACKAGES = {
 
 
 def missing_packages() -> dict[str, str]:
-    """The packages of :data:`PACKAGES` that do not import here, each with its install command."""
+    """The packages of :data:`PACKAGES` that do not import here, with their install commands."""
     missing = {}
     for name, command in PACKAGES.items():
         try:
@@ -102,8 +101,7 @@ def missing_packages() -> dict[str, str]:
 
 
 def require(name: str):
-    """Import and return the module ``name``, or fail with one line saying how to install it
-    (instead of a bare ``ModuleNotFoundError`` deep inside a notebook)."""
+    """Import and return the module ``name``, or fail with one line saying how to install it."""
     try:
         return importlib.import_module(name)
     except ImportError:
@@ -113,19 +111,16 @@ def require(name: str):
                                   "(or run `make install`)", name=top) from None
 
 
-def _version(package: str) -> str:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
 def report(dev: torch.device | None = None) -> str:
     """A short text: Python and package versions, device, profile and thread count."""
     dev = dev or device()
     lines = [f"python       {platform.python_version()}"]
     for pkg in ("torch", "torchvision", "numpy", "matplotlib", "d2l"):
-        lines.append(f"{pkg:<12} {_version(pkg)}")
+        try:
+            version = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            version = "not installed"
+        lines.append(f"{pkg:<12} {version}")
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else dev.type
     lines += [f"device       {name}", f"profile      {profile()}",
               f"threads      {torch.get_num_threads()}"]
@@ -133,8 +128,8 @@ def report(dev: torch.device | None = None) -> str:
 
 
 def relpath(path: str | os.PathLike) -> str:
-    """``path`` relative to the repository root when inside it, for printing in notebooks
-    (stored outputs must not carry absolute paths from the machine they ran on)."""
+    """``path`` relative to the repository root when inside it: stored notebook outputs must
+    not carry absolute paths."""
     p = Path(path).resolve()
     try:
         return p.relative_to(REPO_ROOT).as_posix()
@@ -143,14 +138,12 @@ def relpath(path: str | os.PathLike) -> str:
 
 
 def checkpoint_dir() -> Path:
-    """Where notebooks keep checkpoints and cached predictions: ``$COURSE_CHECKPOINT_DIR`` when
-    set (the tests use a fresh folder), else ``checkpoints/`` in the repository."""
+    """Where notebooks keep checkpoints: ``$COURSE_CHECKPOINT_DIR``, else ``checkpoints/``."""
     return Path(os.environ.get(CHECKPOINT_ENV) or REPO_ROOT / "checkpoints")
 
 
 def checkpoint_path(name: str, data: str | None = None) -> Path:
-    """Where a notebook keeps the checkpoint ``name``: ``<name>-<profile>[-<data>].pt`` in
-    :func:`checkpoint_dir`; ``data`` (:func:`course_utils.data.data_tag`) keeps mini-set models
-    apart from real-VOC ones."""
+    """``<name>-<profile>[-<data>].pt`` in :func:`checkpoint_dir`; ``data``
+    (:func:`course_utils.data.data_tag`) keeps mini-set models apart from real-VOC ones."""
     parts = [name, profile()] + ([data] if data else [])
     return checkpoint_dir() / ("-".join(parts) + ".pt")

@@ -38,16 +38,8 @@ def colorize(mask) -> np.ndarray:
     return PALETTE[m.astype(np.int64).clip(0, 255)]
 
 
-def _as_display(item) -> np.ndarray:
-    """Masks (2-D integer) are colourised; images are shown as they are."""
-    arr = _numpy(item)
-    if arr.ndim == 2 and not np.issubdtype(arr.dtype, np.floating):
-        return colorize(arr)
-    return to_numpy_image(item)
-
-
 def show_images(images, titles=None, ncols: int = 4, scale: float = 2.5, cmap=None):
-    """Show images and/or masks in a grid with optional titles; returns the axes array."""
+    """Show images and/or masks (2-D integer, colourised) in a grid; returns the axes array."""
     images = list(images)
     ncols = max(1, min(ncols, len(images)))
     nrows = (len(images) + ncols - 1) // ncols
@@ -55,7 +47,9 @@ def show_images(images, titles=None, ncols: int = 4, scale: float = 2.5, cmap=No
     for k, ax in enumerate(axes.flat):
         ax.axis("off")
         if k < len(images):
-            ax.imshow(_as_display(images[k]), cmap=cmap)
+            arr = _numpy(images[k])
+            is_mask = arr.ndim == 2 and not np.issubdtype(arr.dtype, np.floating)
+            ax.imshow(colorize(arr) if is_mask else to_numpy_image(images[k]), cmap=cmap)
             if titles is not None and k < len(titles):
                 ax.set_title(titles[k], fontsize=9)
     fig.tight_layout()
@@ -64,8 +58,7 @@ def show_images(images, titles=None, ncols: int = 4, scale: float = 2.5, cmap=No
 
 def overlay(image, mask, alpha: float = 0.6, dim: float = 0.55) -> np.ndarray:
     """Blend the colourised ``mask`` over ``image``: object pixels take ``alpha`` of their
-    class colour; background and void are dimmed (times ``dim``; 1 leaves them as they are),
-    so the objects stand out even on busy textures."""
+    class colour; background and void are dimmed (times ``dim``), so the objects stand out."""
     img = to_numpy_image(image).astype(np.float32)
     if img.max() > 1.0:
         img = img / 255.0
@@ -93,10 +86,8 @@ def add_legend(ax, labels, **kwargs) -> None:
 
 
 def show_segmentation(images, masks, preds=None, titles=None, scale: float = 2.3):
-    """Rows of image | ground truth | prediction (if given), with a legend of the classes shown.
-
-    ``images`` may be normalised tensors: pass them through ``course_utils.data.denormalize`` first.
-    """
+    """Rows of image | ground truth | prediction (if given), with a legend of the classes shown
+    (normalised images: pass them through ``course_utils.data.denormalize`` first)."""
     cols = 2 if preds is None else 3
     n = len(images)
     aspect = float(np.mean([m.shape[-2] / m.shape[-1] for m in masks]))  # rows sized to fit
@@ -125,10 +116,7 @@ def show_segmentation(images, masks, preds=None, titles=None, scale: float = 2.3
 
 def plot_history(history, ax=None, label: str | None = None):
     """Training curves from ``fit``'s history: loss (left), pixel accuracy and mIoU (right).
-
-    ``ax`` is a pair of axes to draw into (pass the pair again, with ``label``, to compare
-    runs), else a new figure is made. Returns the pair of axes.
-    """
+    Returns the pair of axes; pass it again as ``ax``, with a ``label``, to compare runs."""
     history = list(history)
     if not history:
         raise ValueError("plot_history: the history is empty (did fit run any epoch?)")
@@ -153,12 +141,9 @@ def plot_history(history, ax=None, label: str | None = None):
 
 def plot_confusion(cm, class_names=None, normalize: str | None = "true", ax=None,
                    annotate: bool | None = None):
-    """Heatmap of a confusion matrix: rows ground truth, columns prediction.
-
-    ``cm`` is a ``metrics.ConfusionMatrix`` or a ``(C, C)`` tensor/array. ``normalize="true"``
-    shows each row as fractions (the diagonal is each class's accuracy, the off-diagonal
-    cells say where its pixels went); ``"pred"``, ``"all"`` or ``None`` (counts) as in
-    ``metrics.normalize_matrix``. Empty rows are left blank. Cells carry their numbers when
+    """Heatmap of a confusion matrix (a ``metrics.ConfusionMatrix`` or a ``(C, C)`` array):
+    rows ground truth, columns prediction, normalised by ``metrics.normalize_matrix`` (with
+    ``"true"`` the diagonal is each class's accuracy). Cells carry their numbers when
     ``annotate`` (default: up to 12 classes). Returns the axes.
     """
     matrix = torch.as_tensor(getattr(cm, "matrix", cm))

@@ -12,7 +12,7 @@ import torch
 from voc_fixtures import make_voc
 
 from course_utils.classroom import checks
-from course_utils.classroom.checks import nb00, nb01, nb07, nb09
+from course_utils.classroom.checks import nb00, nb01, nb02, nb07, nb09
 from course_utils.data import VOCSegDataset, eval_transform, voc
 
 
@@ -30,7 +30,8 @@ def classes_in(mask):
 def test_classes_in_check(capsys):
     assert verdict(capsys, nb00.check_classes_in, classes_in).startswith("Correct")
     with_void = lambda m: [voc.VOC_CLASSES[c] if c < 21 else "void" for c in m.unique().tolist()]  # noqa: E731
-    for wrong in (with_void, lambda m: None, lambda m: 1 / 0, lambda m: sorted(classes_in(m))):
+    for wrong in (with_void, lambda m: None, lambda m: 1 / 0, lambda m: sorted(classes_in(m)),
+                  lambda m: 7):
         out = verdict(capsys, nb00.check_classes_in, wrong)
         assert out.startswith("Not yet"), out
     assert "it raised ZeroDivisionError" in verdict(capsys, nb00.check_classes_in, lambda m: 1 / 0)
@@ -49,6 +50,32 @@ def test_check_function_stops_at_the_first_failing_case_and_reports_only_failure
     assert capsys.readouterr().out == "Not yet: double - times two\n" and seen == [1, 2, 1]
     assert not checks.check_function(lambda x: x[0], [(1, 1)], "first", "hint")
     assert capsys.readouterr().out.startswith("Not yet: first - it raised TypeError")
+
+
+@pytest.mark.parametrize(("answer", "ok"), [((192, 128, 128), True), ([192.0, 128, 128], True),
+                                           ((128, 128, 192), False), (None, False), (7, False),
+                                           ("red", False), ({"r": 192}, False)])
+def test_person_colour_check_says_not_yet_to_malformed_answers(capsys, answer, ok):
+    out = verdict(capsys, nb00.check_person_colour, answer)
+    assert out.startswith("Correct" if ok else "Not yet"), out
+
+
+def test_matches_converts_the_answer_and_refuses_what_it_cannot_convert():
+    pairs = {(1, 2), (3, 4)}
+    as_pairs = lambda a: {tuple(sorted(int(v) for v in p)) for p in a}  # noqa: E731
+    assert checks.matches([[2, 1], (3, 4)], pairs, as_pairs)
+    assert not checks.matches([(1, 2)], pairs, as_pairs)
+    for malformed in (None, 12, "ab", [(1, "x")], {"a": 1}):
+        assert not checks.matches(malformed, pairs, as_pairs)
+    assert not checks.matches(5, {"cat": 1}, lambda d: {k: int(v) for k, v in d.items()})
+
+
+@pytest.mark.parametrize("check", [nb02.check_instance_counts, nb02.check_touching_pairs,
+                                   nb02.check_components_ok])
+@pytest.mark.parametrize("answer", [None, 5, "cat", {"cat": "two"}, [(1, "x")], [[1]]])
+def test_nb02_checks_say_not_yet_to_malformed_answers(capsys, check, answer):
+    out = verdict(capsys, check, answer, voc.find_voc_root(), "2026_000082")
+    assert out.startswith("Not yet"), out
 
 
 @pytest.mark.parametrize(("answer", "ok"), [(3, True), (3.0000001, True), ([3], False),

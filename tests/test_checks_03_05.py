@@ -67,13 +67,16 @@ def test_nb03_transpose_matrix_hand_worked(capsys):
     assert verdict(capsys) == "Not yet"
 
 
-def test_nb03_transposed_conv_matrix_is_conv_matrix_transposed():
+def test_nb03_transpose_matrix_is_conv_matrix_transposed(capsys):
     # stride 1: the transposed conv's matrix is the transpose of the convolution's matrix
     k = torch.tensor([[1.0, -2.0], [0.5, 3.0]])
     conv = torch.nn.functional.conv2d
     units = torch.eye(9).reshape(9, 1, 3, 3)
     c = conv(units, k[None, None]).flatten(1).T  # (4, 9)
-    torch.testing.assert_close(nb03.transposed_conv_matrix(k, in_size=2), c.T)
+    nb03.check_transpose_matrix(c.T, kernel=k.tolist(), in_size=2)
+    assert verdict(capsys) == "Correct"
+    nb03.check_transpose_matrix(c, kernel=k.tolist(), in_size=2)
+    assert verdict(capsys) == "Not yet"
 
 
 def test_nb03_uniform_overlap(capsys):
@@ -84,22 +87,24 @@ def test_nb03_uniform_overlap(capsys):
     assert verdict(capsys) == "Correct"
     nb03.check_uniform_overlap([(4, 2)], candidates)
     assert verdict(capsys) == "Not yet"
-    nb03.check_uniform_overlap(42, candidates)
-    assert verdict(capsys) == "Not yet"
+    for malformed in (42, None, "ab", [(4, "x")]):
+        nb03.check_uniform_overlap(malformed, candidates)
+        assert verdict(capsys) == "Not yet"
 
 
 # --- nb04 ------------------------------------------------------------------------------------
 
 def test_nb04_feature_size_hand_worked(capsys):
     # 320 x 480 -> conv1 /2 -> maxpool /4 -> layer2 /8 -> layer3 /16 = 20 x 30
-    assert nb04.feature_size((320, 480), "layer3") == (20, 30)
-    assert nb04.feature_size((97, 131), "layer4") == (4, 5)  # odd sizes round up
     nb04.check_feature_size((20, 30), size=(320, 480), layer="layer3")
     assert verdict(capsys) == "Correct"
-    nb04.check_feature_size((40, 60), size=(320, 480), layer="layer3")
-    assert verdict(capsys) == "Not yet"
-    with pytest.raises(ValueError, match="layer must be one of"):
-        nb04.feature_size((32, 32), "fc")
+    nb04.check_feature_size((4, 5), size=(97, 131), layer="layer4")  # odd sizes round up
+    assert verdict(capsys) == "Correct"
+    for wrong in ((40, 60), (3, 4), None):
+        nb04.check_feature_size(wrong, size=(320, 480), layer="layer3")
+        assert verdict(capsys) == "Not yet"
+    with pytest.raises(ValueError, match="no submodule called"):  # the notebook's own slip
+        nb04.check_feature_size((2, 2), size=(32, 32), layer="layer5")
 
 
 def test_nb04_head_parameters_hand_worked(capsys):
@@ -154,6 +159,7 @@ def test_nb05_parameter_count(capsys):
 def test_nb05_unpadded_output_size_matches_the_paper(capsys, size, depth, expected):
     # 572 -> 388: Ronneberger et al., 2015, figure 1. Depth 2 by hand (two convs: -4):
     # 188 -> 184, pool 92 -> 88, pool 44 -> 40 -> up 80 -> 76 -> up 152 -> 148.
-    assert nb05.unpadded_unet_output(size, depth) == expected
     nb05.check_unpadded_output_size(expected, size, depth)
     assert verdict(capsys) == "Correct"
+    nb05.check_unpadded_output_size(expected + 4, size, depth)
+    assert verdict(capsys) == "Not yet"

@@ -41,3 +41,17 @@ def test_classroom_lists_its_commands_when_none_is_given():
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert all(f"classroom {c}" in result.stderr for c in ("nav", "student", "publish"))
+
+
+def test_reference_interrupted_says_in_one_line_how_to_resume(monkeypatch, capsys):
+    import importlib
+
+    cli = importlib.import_module("course_utils.reference.__main__")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "train_all", interrupted)
+    assert cli.main(["--only", "fcn8s"]) == 130
+    err = capsys.readouterr().err
+    assert err == "interrupted; run the same command to resume\n"

@@ -10,14 +10,10 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from torch.utils.data import TensorDataset
 from torchvision.ops import sigmoid_focal_loss as tv_sigmoid_focal_loss
-from voc_fixtures import make_voc
 
 from course_utils import losses
 from course_utils.classroom.checks import nb07
-from course_utils.data.dataset import VOCSegDataset
-from course_utils.data.voc import pixel_counts
 
 REDUCTIONS = ("none", "mean", "sum")
 
@@ -311,42 +307,16 @@ def test_class_weights_zero_count_class_gets_zero_with_warning():
     torch.testing.assert_close(w[[0, 2]].mean(), torch.tensor(1.0))
 
 
-@pytest.mark.parametrize("source, kwargs, match", [
+@pytest.mark.parametrize("counts, kwargs, match", [
     (torch.zeros(3), {}, "all zero"),
     (torch.tensor([1.0, -2.0]), {}, ">= 0"),
     (torch.ones(2, 2), {}, "1-D"),
     (COUNTS, dict(method="log"), "method"),
     (COUNTS, dict(method="effective", beta=1.0), "beta"),
 ])
-def test_class_weights_bad_input(source, kwargs, match):
+def test_class_weights_bad_input(counts, kwargs, match):
     with pytest.raises(ValueError, match=match):
-        losses.class_weights(source, **kwargs)
-
-
-def test_class_weights_from_dataset_equal_from_histogram():
-    labels = torch.tensor([[[0, 0, 1], [255, 2, 2]], [[0, 0, 0], [0, 1, 255]]])
-    ds = TensorDataset(torch.zeros(2, 3, 2, 3), labels)
-    counts = losses.pixel_histogram(ds, num_classes=3)
-    assert counts.tolist() == [6, 2, 2]
-    torch.testing.assert_close(losses.class_weights(ds, "inverse", num_classes=3),
-                               losses.class_weights(counts, "inverse"))
-
-
-def test_class_weights_voc_dataset_agrees_with_voc_pixel_counts(tmp_path):
-    root = make_voc(tmp_path)
-    ds = VOCSegDataset(root, "train")
-    counts = pixel_counts(root, "train")
-    assert losses.pixel_histogram(ds).tolist() == counts.tolist()
-    with pytest.warns(UserWarning):  # the fixture uses only a few of the 21 classes
-        from_ds = losses.class_weights(ds, "median")
-    with pytest.warns(UserWarning):
-        torch.testing.assert_close(from_ds, losses.class_weights(counts, "median"))
-
-
-def test_pixel_histogram_rejects_out_of_range_labels():
-    ds = TensorDataset(torch.zeros(1, 3, 1, 2), torch.tensor([[[0, 7]]]))
-    with pytest.raises(ValueError, match=r"item 0: label values \[7\]"):
-        losses.pixel_histogram(ds, num_classes=3)
+        losses.class_weights(counts, **kwargs)
 
 
 # --------------------------------------------------------------------------- sigmoid focal

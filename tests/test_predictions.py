@@ -40,7 +40,7 @@ def count_predict(monkeypatch):
 
 
 def cached_files():
-    return sorted((runtime.checkpoint_dir() / predictions.FOLDER).glob("*.npz"))
+    return sorted((runtime.checkpoint_dir() / "predictions").glob("*.npz"))
 
 
 def test_second_call_reads_the_file_and_gives_the_same_maps(setup, count_predict):

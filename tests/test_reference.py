@@ -1,8 +1,8 @@
 """Reference models: training runs, the manifest, hashed half-precision files, load and verify.
 
 Tiny runs (a few images of a fixture folder, one epoch) exercise the whole path the shipped
-models take; the real shipped files are checked by ``python -m course_utils.reference.manifest
---verify`` in ``make test`` and by the last test here.
+models take; the real shipped files are checked by ``python -m course_utils.reference --verify``
+in ``make test``.
 """
 
 from __future__ import annotations

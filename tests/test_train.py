@@ -211,7 +211,7 @@ def test_cpu_runs_plain_float32():
 def test_cuda_picks_the_amp_dtype_the_gpu_supports(monkeypatch, bf16, dtype):
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: bf16)
     acc = train.accel_for("cuda")
-    assert acc.device == torch.device("cuda") and acc.amp_dtype == dtype and acc.channels_last
+    assert acc.device == torch.device("cuda") and acc.amp_dtype == dtype
 
 
 class DtypeProbe(nn.Module):

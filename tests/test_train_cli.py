@@ -74,7 +74,7 @@ def test_all_reduced_confusion_matrix_equals_a_single_process_evaluation(double,
     assert results["processes"] == 2
     net = recipes.build_model(results["config"]["model"])
     net.load_state_dict(torch.load(tmp / "two.pt", weights_only=True)["model"])
-    cm = train.evaluate(net, evaluation.full_image_loader(voc_root, "val"), device="cpu")
+    cm = train.evaluate(net, evaluation.full_image_loader(voc_root, "val"))
     assert cm.matrix.tolist() == results["confusion"]
 
 
@@ -98,6 +98,8 @@ def test_recorded_recipe_and_overrides():
                                                  "--loss", "focal"]))
     assert cfg["epochs"] == 2 and cfg["loss"]["name"] == "focal" and "ship" not in cfg
     assert cfg["crop"] == recipes.RUNS["fcn8s"]["crop"]
+    cfg = train_cli.config_from(train_cli.parse(["--run", "unet", "--depth", "2"]))
+    assert cfg["model"]["depth"] == 2 and recipes.RUNS["unet"]["model"]["depth"] == 4  # a copy
 
 
 def test_ctrl_c_says_in_one_line_how_to_resume_and_the_rerun_does(

@@ -1,15 +1,7 @@
-"""Classroom delivery: navigation, Colab, student copies, site and slides, exercise checks.
+"""Classroom delivery: navigation, Colab, student copies, site and slides, exercise checks
+(one module per notebook: ``checks.nb08``); ``python -m course_utils.classroom`` lists commands."""
 
-Command lines: ``python -m course_utils.classroom nav|student|publish`` (see ``__main__``);
-:mod:`.checks` holds one module of self-checks per notebook (``checks.nb08``).
-"""
+from . import checks, colab, nav, publish, student
+from .nav import rewrite_block
 
-from . import checks, colab
-from .nav import notebook_paths, refresh, rewrite_block, title_and_summary
-from .publish import build
-from .student import make_student_copies
-
-__all__ = [
-    "notebook_paths", "refresh", "rewrite_block", "title_and_summary", "make_student_copies",
-    "build", "checks", "colab",
-]
+__all__ = ["checks", "colab", "nav", "publish", "student", "rewrite_block"]

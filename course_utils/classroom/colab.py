@@ -1,11 +1,7 @@
 """Running the course on Google Colab: an "Open in Colab" badge and a first cell in every notebook.
 
-A notebook opened alone on Colab has neither ``course_utils`` nor the data, and a plain ``pip
-install`` would replace Colab's PyTorch (the course pins a version): so the first cell, on Colab
-only, clones the course and installs it with ``--no-deps``. :mod:`.nav` writes badge and cell.
-"""
-
-from __future__ import annotations
+The cell clones the course and installs it with ``--no-deps``: a plain ``pip install`` would
+replace Colab's PyTorch with the version the course pins."""
 
 import nbformat
 
@@ -40,8 +36,7 @@ def badge(notebook_name: str) -> str:
 
 
 def ensure(nb, notebook_name: str) -> None:
-    """Give ``nb`` its current badge (at the end of the first cell) and setup cell (the first
-    code cell), adding or replacing them in place."""
+    """Add or update ``nb``'s badge (end of the first cell) and set-up cell (first code cell)."""
     first = nb.cells[0]
     block = f"{BADGE[0]}\n{badge(notebook_name)}\n{BADGE[1]}"
     if BADGE[0] in first.source:

@@ -1,10 +1,4 @@
-"""Write every notebook's navigation line, notebook 00's course table and the Colab cells.
-
-Generated from the file names ``NN-slug.ipynb`` and the first cells' ``# NN · Title`` and
-``*summary*`` lines; ``--check`` changes nothing and exits 1 when a notebook is stale.
-"""
-
-from __future__ import annotations
+"""Write every notebook's navigation line, notebook 00's course table and the Colab cells."""
 
 import argparse
 import re
@@ -64,8 +58,7 @@ def _replace_between(text: str, markers: tuple[str, str], body: str) -> str:
 
 
 def rewrite_block(path, markers: tuple[str, str], body: str) -> None:
-    """Replace the text between the two ``markers`` lines of the file ``path`` by ``body``
-    (the generated blocks of the READMEs), or raise naming the file if a marker is missing."""
+    """Replace the block between the ``markers`` lines of the file ``path`` by ``body``."""
     path = Path(path)
     text = path.read_text()
     if markers[0] not in text or markers[1] not in text:

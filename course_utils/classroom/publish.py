@@ -1,13 +1,7 @@
 """A static course site and lecture slides from the stored notebooks, usable offline.
 
-    python -m course_utils.classroom publish site|slides [--out DIR]   # build/site, build/slides
-
-nbconvert renders the notebooks (no cell is run); every script a page loads (MathJax, require.js,
-jQuery from ``nbclassic``, reveal.js from ``sphinx-revealjs``) is copied next to it, so pages
-need no network.
-"""
-
-from __future__ import annotations
+nbconvert renders the notebooks (no cell is run); the scripts the pages load are copied next to
+them, so pages need no network."""
 
 import argparse
 import re
@@ -44,8 +38,7 @@ def _copy_assets(out: Path, slides: bool) -> None:
 
 
 def _is_progress(output) -> bool:
-    """A stored progress bar (a widget with no state, frozen at 0 % on a static page, or tqdm's
-    text on stderr)."""
+    """A stored progress bar: a widget (frozen at 0 % on a static page) or tqdm's stderr text."""
     return WIDGET in output.get("data", {}) or (
         output.get("name") == "stderr" and bool(PROGRESS.search(output.get("text", ""))))
 

@@ -1,13 +1,7 @@
 """Student copies of the notebooks: worked solutions out, placeholders in, outputs cleared.
 
-    python -m course_utils.classroom student [--out DIR]   # student/NN-*.ipynb (make student)
-
-Each ``solution`` cell becomes a placeholder defining what the check cell after it uses
-(``answer = None  # your answer here``, or a stub of the function), so "run all" goes through
-and every check says ``Not yet``. The instructor notebooks are never changed.
-"""
-
-from __future__ import annotations
+A placeholder defines what the check cell after it uses, so "run all" goes through and every
+check says ``Not yet``."""
 
 import argparse
 import ast

@@ -2,10 +2,9 @@
 
 :mod:`.voc` reads the VOC layout (the bundled mini set or real VOC, found by :func:`find_voc_root`);
 :mod:`.dataset` is the ``Dataset`` and ``DataLoader`` pair; :mod:`.augment_v2` builds the
-``torchvision.transforms.v2`` pipelines (the default) and :mod:`.pair_transforms` the same
-pipelines in plain tensor ops (a fast path for cached data); :mod:`.instances` turns masks into
-objects. The mini-set generator (:mod:`.synth`) and the VOC download (:mod:`.download`) are
-subpackages with command lines of their own.
+``torchvision.transforms.v2`` pipelines (the default) and :mod:`.pair_transforms` the same in
+plain tensor ops (a fast path for cached data); :mod:`.instances` turns masks into objects.
+:mod:`.synth` (the mini set) and :mod:`.download` (real VOC) have command lines of their own.
 """
 
 from . import augment_v2, instances, pair_transforms, voc
@@ -17,28 +16,21 @@ from .voc import (
     NUM_CLASSES,
     PALETTE,
     VOC_CLASSES,
-    VOC_COLORMAP,
     VOID,
     VOCDataError,
     data_tag,
     find_voc_root,
-    image_path,
-    is_mini,
-    mask_path,
     pixel_counts,
     read_example,
     read_image,
     read_mask,
-    read_object_mask,
     read_split,
-    save_mask,
 )
 
 __all__ = [
-    "data_tag", "find_voc_root", "image_path", "is_mini", "mask_path", "MINI_VOC_DIR",
-    "NUM_CLASSES", "PALETTE", "pixel_counts", "read_example", "read_image", "read_mask",
-    "read_object_mask", "read_split", "save_mask", "VOC_CLASSES", "VOC_COLORMAP",
-    "VOCDataError", "VOID", "apply_v2", "crop_dataset", "loaders", "VOCSegDataset",
-    "eval_transform", "train_transform", "denormalize", "IMAGENET_MEAN", "IMAGENET_STD",
-    "NormalizeBatch", "augment_v2", "instances", "pair_transforms", "voc",
+    "data_tag", "find_voc_root", "MINI_VOC_DIR", "NUM_CLASSES", "PALETTE", "pixel_counts",
+    "read_example", "read_image", "read_mask", "read_split", "VOC_CLASSES", "VOCDataError",
+    "VOID", "apply_v2", "crop_dataset", "loaders", "VOCSegDataset", "eval_transform",
+    "train_transform", "denormalize", "IMAGENET_MEAN", "IMAGENET_STD", "NormalizeBatch",
+    "augment_v2", "instances", "pair_transforms", "voc",
 ]

@@ -1,9 +1,7 @@
 """A lazy (or cached) VOC segmentation Dataset, and the DataLoaders the notebooks train with.
 
-The Dataset hands its transform the decoded uint8 image and uint8 label, so crops are cut
-before any pixel is converted to float. The pipelines are ``torchvision.transforms.v2`` ones
-(:mod:`.augment_v2`, the default) or the same with plain tensor ops (:mod:`.pair_transforms`,
-the fast path for cached data).
+The Dataset hands its transform (:mod:`.augment_v2` or :mod:`.pair_transforms`) the decoded
+uint8 image and label, so crops are cut before any pixel is converted to float.
 """
 
 from __future__ import annotations
@@ -21,12 +19,9 @@ from .voc import find_voc_root, read_example, read_split
 
 
 def apply_v2(transform, image, label):
-    """Run a ``torchvision.transforms.v2`` pipeline on a pair, returning plain tensors.
-
-    The image is wrapped as ``tv_tensors.Image`` and the label as ``tv_tensors.Mask``, so v2
-    moves both with the same parameters, resizes the mask NEAREST and leaves it out of
-    photometric steps.
-    """
+    """Run a ``torchvision.transforms.v2`` pipeline on a pair wrapped as ``tv_tensors.Image`` and
+    ``tv_tensors.Mask`` (so v2 moves both with one draw, resizes the mask NEAREST and leaves it
+    out of photometric steps), returning plain tensors."""
     image, label = transform(tv_tensors.Image(image), tv_tensors.Mask(label))
     return image.as_subclass(torch.Tensor), label.as_subclass(torch.Tensor)
 
@@ -77,28 +72,21 @@ class VOCSegDataset(Dataset):
 def crop_dataset(root, split: str, crop, scale: tuple[float, float] | None = None,
                  max_items: int | None = None, cache: bool = False,
                  use_v2: bool = True) -> VOCSegDataset:
-    """Random training crops (``split="train"``) or centre crops (any other split) of VOC.
-
-    The items are ``raw`` uint8, for ``collate_fn=NormalizeBatch()`` to normalise whole
-    batches. ``use_v2=False`` gives the same items bit for bit with plain tensor ops, several
-    times cheaper per item once ``cache=True`` has taken the decoding away.
-    """
+    """Random training crops (``split="train"``) or centre crops (any other split) of VOC, as
+    ``raw`` uint8 items for ``collate_fn=NormalizeBatch()``. ``use_v2=False`` gives the same
+    items bit for bit with plain tensor ops, several times cheaper once ``cache=True``."""
     pipelines = augment_v2 if use_v2 else pair_transforms
-    if split == "train":
-        transform = pipelines.train_transform(crop, scale, normalize=False)
-    else:
-        transform = pipelines.eval_transform(crop, normalize=False)
+    transform = (pipelines.train_transform(crop, scale, normalize=False) if split == "train"
+                 else pipelines.eval_transform(crop, normalize=False))
     return VOCSegDataset(root, split, transform, max_items=max_items, cache=cache, raw=True)
 
 
 def loaders(crop, batch_size: int, root=None, max_train: int | None = None,
             max_val: int | None = None, seed: int = 0, scale: tuple[float, float] | None = None,
             cache: bool = False, use_v2: bool = True):
-    """Train and val DataLoaders of :func:`crop_dataset` crops (``scale``: scale jitter).
-
-    The training order comes from a generator seeded with ``seed`` and the crops from torch's
-    (``set_seed``), so a run trains identically every time. Memory is pinned under CUDA.
-    """
+    """Train and val DataLoaders of :func:`crop_dataset` crops (``scale``: scale jitter). The
+    order comes from a generator seeded with ``seed`` and the crops from torch's (``set_seed``),
+    so a run trains identically every time. Memory is pinned under CUDA."""
     train = crop_dataset(root, "train", crop, scale, max_train, cache, use_v2)
     val = crop_dataset(root, "val", crop, None, max_val, cache, use_v2)
     pin = torch.cuda.is_available()

@@ -1,16 +1,10 @@
 """Instance masks: objects, their classes and boxes, and how they relate to class masks.
 
-VOC stores instances in ``SegmentationObject`` palette PNGs: 0 background, 1..N one value
-per object, 255 the void band. The object's *class* is not in that file: it is the value of
-the ``SegmentationClass`` mask under the object. This module pairs the two, checks that they
-agree, and converts in both directions:
-
-* instances -> semantic mask: paint each object's class (merging objects of one class);
-* semantic mask -> instances: connected components of each class. This recovers objects that
-  are separated by background or void, and fails on objects of one class that touch (they
-  become one component) and on objects cut in two by an occluder (they become two).
-
-:func:`maskrcnn_target` packs the instances into the target torchvision's Mask R-CNN trains on.
+VOC stores instances in ``SegmentationObject`` palette PNGs: 0 background, 1..N one value per
+object, 255 the void band. An object's *class* is the ``SegmentationClass`` value under it.
+Instances -> class mask paints each object's class (objects of one class merge); class mask ->
+instances takes connected components, which splits objects only where background or void
+separates them: touching objects of one class become one, an occluded object two.
 """
 
 from __future__ import annotations
@@ -63,13 +57,9 @@ def _as_mask(mask, what: str) -> torch.Tensor:
 
 def instances_from_masks(object_mask, class_mask, source: str | os.PathLike = "<array>"
                          ) -> list[Instance]:
-    """The objects of one image from its object mask and class mask, ordered by id.
-
-    Each instance is the set of pixels holding its id, minus any void pixel of either mask,
-    so void is never inside an instance. Raises :class:`VOCDataError` naming ``source`` when
-    the masks differ in size, when an object lies on background or on more than one class,
-    or when class pixels of an object class belong to no object.
-    """
+    """The objects of one image, ordered by id: each the pixels holding its id, minus void of
+    either mask. Masks of different sizes, an object on background or on two classes, or class
+    pixels in no object raise :class:`VOCDataError` naming ``source``."""
     obj = _as_mask(object_mask, f"{source}: object mask")
     cls = _as_mask(class_mask, f"{source}: class mask")
     if obj.shape != cls.shape:
@@ -110,11 +100,8 @@ def _size(instances: list[Instance], size) -> tuple[int, int]:
 
 
 def semantic_from_instances(instances: list[Instance], size=None, void=None) -> torch.Tensor:
-    """Merge instances into a class mask: every object's pixels get its class.
-
-    Objects of one class become one undivided region; the object identities are lost.
-    ``void`` (a boolean ``(H, W)`` mask, e.g. ``class_mask == 255``) is painted 255.
-    """
+    """Merge instances into a class mask: every object's pixels get its class, identities lost.
+    ``void`` (a boolean ``(H, W)`` mask, e.g. ``class_mask == 255``) is painted 255."""
     out = torch.zeros(_size(instances, size), dtype=torch.int64)
     for inst in instances:
         out[inst.mask] = inst.label
@@ -125,12 +112,10 @@ def semantic_from_instances(instances: list[Instance], size=None, void=None) -> 
 
 def instances_from_semantic(class_mask, connectivity: int = 1, min_area: int = 1
                             ) -> list[Instance]:
-    """Guess instances from a class mask: each connected region of one class is an object.
+    """Guess instances from a class mask: each connected region of one class, ids 1..N.
 
-    ``connectivity`` 1 joins pixels sharing an edge (4-neighbours), 2 also diagonal ones
-    (8-neighbours); background and void join nothing. Regions smaller than ``min_area``
-    pixels (specks left between void bands) are dropped. Ids are 1..N, class by class.
-    Touching objects of one class come out as one instance: a class mask cannot tell them apart.
+    ``connectivity`` 1 joins pixels sharing an edge (4-neighbours), 2 also diagonal ones.
+    Regions under ``min_area`` pixels (specks between void bands) are dropped.
     """
     if connectivity not in (1, 2):
         raise ValueError(f"connectivity must be 1 (4-neighbours) or 2 (8-neighbours), "
@@ -155,11 +140,9 @@ def count_by_class(instances: list[Instance]) -> dict[str, int]:
 
 
 def touching_pairs(instances: list[Instance], gap: int = 0) -> list[tuple[int, int]]:
-    """Pairs of instance ids ``(a, b)``, ``a < b``, whose masks come within ``gap`` pixels.
-
-    With ``gap=0`` the masks must share an edge (4-neighbours). VOC draws a void band
-    between touching objects, so there two objects "touch" across a gap of its width.
-    """
+    """Pairs of instance ids ``(a, b)``, ``a < b``, whose masks come within ``gap`` pixels
+    (``gap=0``: share an edge). VOC draws a void band between touching objects, so there two
+    objects "touch" across a gap of its width."""
     if gap < 0:
         raise ValueError(f"gap must be >= 0, got {gap}")
     structure = ndimage.generate_binary_structure(2, 1)
@@ -173,24 +156,19 @@ def touching_pairs(instances: list[Instance], gap: int = 0) -> list[tuple[int, i
 
 
 def maskrcnn_target(instances: list[Instance], size=None, image_id: int | None = None) -> dict:
-    """The training target of :func:`torchvision.models.detection.maskrcnn_resnet50_fpn`.
-
-    Built as in the PyTorch detection tutorial: ``boxes`` ``(N, 4)`` float32 from the masks,
-    ``labels`` ``(N,)`` int64, ``masks`` ``(N, H, W)`` uint8, ``area`` (mask pixels, as COCO
-    counts it), ``iscrowd`` (all 0), and ``image_id`` when given. Mask R-CNN rejects a box
-    without width or height (an instance one pixel wide or high): drop such instances first.
-    """
+    """The training target of :func:`torchvision.models.detection.maskrcnn_resnet50_fpn`, as in
+    the PyTorch detection tutorial (``area``: mask pixels, as COCO counts them). Mask R-CNN
+    rejects a box without width or height: drop one-pixel-thin instances first."""
     h, w = _size(instances, size)
+    boxes = [inst.box for inst in instances]
+    masks = [inst.mask.to(torch.uint8) for inst in instances]
     target = {
-        "boxes": torch.zeros((0, 4)),
+        "boxes": torch.stack(boxes) if instances else torch.zeros((0, 4)),
         "labels": torch.tensor([inst.label for inst in instances], dtype=torch.int64),
-        "masks": torch.zeros((0, h, w), dtype=torch.uint8),
+        "masks": torch.stack(masks) if instances else torch.zeros((0, h, w), dtype=torch.uint8),
         "area": torch.tensor([inst.area for inst in instances], dtype=torch.float32),
         "iscrowd": torch.zeros(len(instances), dtype=torch.int64),
     }
-    if instances:
-        target["boxes"] = torch.stack([inst.box for inst in instances])
-        target["masks"] = torch.stack([inst.mask for inst in instances]).to(torch.uint8)
     if image_id is not None:
         target["image_id"] = int(image_id)
     return target

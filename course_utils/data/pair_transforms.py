@@ -1,15 +1,12 @@
 """Paired transforms with plain tensor ops: the fast path for cached data.
 
-Every transform takes and returns a pair ``(image, label)``: ``image`` a ``(3, H, W)`` tensor
-(uint8 as decoded, or float in [0, 1]), ``label`` an integer ``(H, W)`` tensor. Geometry is
-applied to both with the *same* random draw; labels are resized NEAREST (never blended into
-invalid classes) and padded with 255 (void), so padding never counts in the loss or the
-metrics. Draws come from ``torch``'s generator, so ``set_seed`` repeats them.
+Each takes and returns ``(image, label)``: a ``(3, H, W)`` image (uint8, or float in [0, 1])
+and an integer ``(H, W)`` label, moved by the *same* random draw. Labels are resized NEAREST
+(never blended into invalid classes) and padded with 255 (void, never counted).
 
-The default pipelines (:mod:`.augment_v2`, ``torchvision.transforms.v2``) draw with the
-functions below, in the same order, and do the same arithmetic: the same seed gives the same
-tensors bit for bit (tested). These skip v2's per-call wrapping and dispatching, most of an
-item's cost once the images are cached in memory (``make bench`` times both).
+:mod:`.augment_v2` (the default) draws with the functions below from torch's generator, in the
+same order, with the same arithmetic: one seed gives the same tensors bit for bit. These skip
+v2's per-call wrapping and dispatching, most of an item's cost once images are cached.
 """
 
 from __future__ import annotations
@@ -47,12 +44,9 @@ class Compose:
 
 
 def crop_window(image, label, top: int, left: int, size):
-    """The ``size`` window at (``top``, ``left``), as if the pair were first padded on the
-    right and bottom (image 0, label 255) up to it.
-
-    A window inside the image is a view; one that runs past the edge is a new tensor with the
-    overlap copied in, so the padded image is never built and the source never written.
-    """
+    """The ``size`` window at (``top``, ``left``) of the pair padded right and bottom (image 0,
+    label 255): a view inside the image, else a new tensor holding the overlap, so the padded
+    image is never built and the source (a cache) never written."""
     h, w = label.shape[-2:]
     rows, cols = slice(top, top + size[0]), slice(left, left + size[1])
     if top + size[0] <= h and left + size[1] <= w:
@@ -82,11 +76,8 @@ def center_origin(size, crop) -> tuple[int, int]:
 
 @dataclass
 class RandomCrop:
-    """A random ``size`` crop of image and label at the same place.
-
-    Images smaller than the crop are padded (image 0, label 255), so no image is ever
-    dropped, unlike d2l's ``VOCSegDataset``, which filters them out.
-    """
+    """A random ``size`` crop of image and label at the same place; smaller images are padded
+    (image 0, label 255), never dropped as d2l's ``VOCSegDataset`` drops them."""
 
     size: tuple[int, int]
 
@@ -132,12 +123,8 @@ def draw_scaled_size(size, low: float, high: float) -> tuple[int, int]:
 
 @dataclass
 class RandomScale:
-    """Rescale image and label together by a factor drawn uniformly from ``[low, high]``.
-
-    Scale jitter, as torchvision's segmentation reference does with ``RandomResize``: objects
-    are seen at many sizes. The image becomes float in [0, 1], resized bilinear (antialiased
-    when shrinking); the label is resized NEAREST.
-    """
+    """Scale jitter: rescale image and label by one factor drawn uniformly from ``[low, high]``.
+    The image becomes float in [0, 1], resized bilinear (antialiased when shrinking)."""
 
     low: float = 0.75
     high: float = 1.5
@@ -163,9 +150,7 @@ def to_unit_float(image: torch.Tensor) -> torch.Tensor:
 @dataclass
 class Normalize:
     """Standardise the image channels with ImageNet statistics; the label is untouched.
-
-    Takes a float image in [0, 1] or a uint8 image (0-255, converted in the same pass).
-    """
+    Takes a float image in [0, 1] or a uint8 image (0-255, converted in the same pass)."""
 
     def __call__(self, image, label):
         if image.dtype == torch.uint8:  # convert once, then subtract and scale in place
@@ -196,11 +181,7 @@ def eval_transform(crop, normalize: bool = True) -> Compose:
 @dataclass
 class NormalizeBatch:
     """A DataLoader ``collate_fn``: stack the items, then normalise the whole batch at once.
-
-    For items left unnormalised (uint8 from ``VOCSegDataset(raw=True)``): one conversion per
-    batch instead of one per item. The same operations on every pixel, so the batch is
-    bit-identical to collating items normalised one by one.
-    """
+    For raw uint8 items, one conversion per batch, bit-identical to normalising item by item."""
 
     def __call__(self, items):
         images, labels = Normalize()(*default_collate(items))

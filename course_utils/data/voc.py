@@ -41,19 +41,14 @@ class VOCDataError(ValueError):
 
 
 def voc_palette() -> np.ndarray:
-    """The standard VOC colour map, ``(256, 3)`` uint8: index ``i`` -> RGB, bit-interleaved.
-
-    Index 255 gets (224, 224, 192), the cream colour of the void border.
-    """
-    cmap = np.zeros((256, 3), dtype=np.uint8)
-    for i in range(256):
-        c, rgb = i, [0, 0, 0]
-        for j in range(8):
-            for k in range(3):
-                rgb[k] |= ((c >> k) & 1) << (7 - j)
-            c >>= 3
-        cmap[i] = rgb
-    return cmap
+    """The VOC devkit's colour map, ``(256, 3)`` uint8: bits 3j, 3j+1, 3j+2 of index ``i`` are
+    bit 7-j of its red, green and blue. Index 255 (void) comes out cream, (224, 224, 192)."""
+    index = np.arange(256)
+    cmap = np.zeros((256, 3), dtype=np.int64)
+    for j in range(8):
+        for k in range(3):
+            cmap[:, k] |= ((index >> (3 * j + k)) & 1) << (7 - j)
+    return cmap.astype(np.uint8)
 
 
 PALETTE = voc_palette()
@@ -63,9 +58,7 @@ VOC_COLORMAP = [tuple(int(v) for v in PALETTE[i]) for i in range(NUM_CLASSES)]
 # --------------------------------------------------------------------------- finding data
 def _check_layout(root: Path, source: str = "") -> Path:
     """Accept a ``VOC2012`` folder or a ``VOCdevkit`` folder holding one; return the former.
-
-    ``source`` names where the path came from (``$VOC_ROOT``), for the error message.
-    """
+    ``source`` (``$VOC_ROOT``) says in the error where a path that does not exist came from."""
     root = Path(root).expanduser()
     if not root.exists():
         raise VOCDataError(f"{source or 'the path'} points at {root}, which does not exist"
@@ -83,12 +76,9 @@ def _check_layout(root: Path, source: str = "") -> Path:
 
 
 def find_voc_root(root: str | os.PathLike | None = None) -> Path:
-    """Where the VOC data is: ``root`` if given, else ``$VOC_ROOT``, else real VOC under
-    ``data/VOCdevkit/VOC2012`` if present, else the bundled mini data set.
-
-    An explicit path or environment variable that does not hold VOC is an error rather than
-    a silent fall-back, so a typo never trains on the wrong data.
-    """
+    """Where the VOC data is: ``root``, else ``$VOC_ROOT``, else real VOC in
+    ``data/VOCdevkit/VOC2012``, else the bundled mini set. A given path that holds no VOC is an
+    error, not a silent fall-back, so a typo never trains on the wrong data."""
     if root is not None:
         return _check_layout(Path(root))
     if os.environ.get(ENV_VAR):
@@ -104,12 +94,8 @@ def is_mini(root: str | os.PathLike) -> bool:
 
 
 def data_tag(root: str | os.PathLike) -> str:
-    """A short name for the data set at ``root``: ``mini`` for the bundled set, else
-    ``voc-`` and 8 hex digits of a hash of its resolved path and split lists.
-
-    Checkpoints carry it, so a model trained on one data set is never taken for another
-    (both folders are called ``VOC2012``).
-    """
+    """``mini`` for the bundled set, else ``voc-`` and 8 hex digits hashing its path and splits:
+    checkpoints carry it, so a model of one ``VOC2012`` folder is never taken for another's."""
     if is_mini(root):
         return "mini"
     root = Path(root).resolve()
@@ -153,11 +139,8 @@ def read_image(path: str | os.PathLike) -> torch.Tensor:
 
 
 def colors_to_indices(rgb: np.ndarray, source: str | os.PathLike = "<array>") -> np.ndarray:
-    """Map an ``(H, W, 3)`` RGB label image to class indices with the VOC colormap.
-
-    The void colour maps to 255. A colour that is no VOC class raises a VOCDataError naming
-    ``source`` and the colour, instead of silently becoming background.
-    """
+    """Map an ``(H, W, 3)`` RGB label image to class indices with the VOC colormap, void to 255.
+    A colour that is no VOC class is an error naming ``source``, not silently background."""
     rgb = np.asarray(rgb, dtype=np.uint8)
     known = {colour: i for i, colour in enumerate(VOC_COLORMAP)} | {VOID_COLOR: VOID}
     colours, inverse = np.unique(rgb.reshape(-1, 3), axis=0, return_inverse=True)
@@ -171,10 +154,7 @@ def colors_to_indices(rgb: np.ndarray, source: str | os.PathLike = "<array>") ->
 
 def read_mask(path: str | os.PathLike) -> torch.Tensor:
     """A class mask as an ``(H, W)`` int64 tensor of indices 0-20, with void kept as 255.
-
-    Palette PNGs (VOC's own) are read as stored, RGB ones through the colormap; any other
-    value is an error naming the file.
-    """
+    Palette PNGs (VOC's own) are read as stored, RGB ones through the colormap."""
     path = Path(path)
     img = _open(path)
     if img.mode in ("P", "L"):
@@ -231,9 +211,7 @@ def read_example(root: str | os.PathLike, image_id: str) -> tuple[torch.Tensor, 
 
 def pixel_counts(root: str | os.PathLike, split: str = "train") -> torch.Tensor:
     """Pixels of each of the 21 classes over a split, void not counted: ``(21,)`` int64.
-
-    Reads only the masks, so it is cheap enough for imbalance statistics and class weights.
-    """
+    Reads only the masks, cheap enough for imbalance statistics and class weights."""
     counts = torch.zeros(NUM_CLASSES, dtype=torch.int64)
     for image_id in read_split(root, split):
         m = read_mask(mask_path(root, image_id))

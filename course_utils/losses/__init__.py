@@ -6,8 +6,8 @@ a focal loss with finite gradients at saturated logits) the docstring says why. 
 derives each one and checks it against PyTorch and torchvision.
 """
 
-from .border_weights import object_distances, pixel_weighted_cross_entropy, unet_weight_map
-from .class_weights import WEIGHT_METHODS, class_weights, pixel_histogram
+from .border_weights import pixel_weighted_cross_entropy, unet_weight_map
+from .class_weights import WEIGHT_METHODS, class_weights
 from .dice import EPS, ce_dice_loss, soft_dice_loss
 from .pixelwise import (
     REDUCTIONS,
@@ -22,6 +22,6 @@ from .pixelwise import (
 __all__ = [
     "REDUCTIONS", "softplus", "pos_weight_from_mask", "sigmoid_focal_loss",
     "softmax_focal_loss", "weighted_bce_with_logits", "weighted_cross_entropy",
-    "class_weights", "pixel_histogram", "WEIGHT_METHODS", "ce_dice_loss", "EPS",
-    "soft_dice_loss", "object_distances", "pixel_weighted_cross_entropy", "unet_weight_map",
+    "class_weights", "WEIGHT_METHODS", "ce_dice_loss", "EPS", "soft_dice_loss",
+    "pixel_weighted_cross_entropy", "unet_weight_map",
 ]

@@ -8,8 +8,7 @@ with ``w_c`` a class-balancing weight, ``d1`` the distance to the nearest object
 the second nearest. The second term is large only in the narrow gaps *between* two objects,
 the background pixels a semantic model must get right to keep touching objects apart
 (notebook 02); the paper used ``w0 = 10`` and ``sigma = 5`` pixels. As in most
-implementations, the term is given to background pixels only (inside an object ``d1 = 0`` and
-the class term alone applies). Void pixels get weight 0.
+implementations, only background pixels get it. Void pixels get weight 0.
 """
 
 from __future__ import annotations
@@ -24,53 +23,36 @@ from course_utils.data import VOID
 from .pixelwise import _class_target
 
 
-def object_distances(object_mask: torch.Tensor) -> torch.Tensor:
-    """``(K, H, W)``: for each of the K objects of ``object_mask`` (ids other than 0 and 255),
-    the Euclidean distance of every pixel to its nearest pixel of that object (0 on it)."""
+def unet_weight_map(object_mask: torch.Tensor, class_weight=None, w0: float = 10.0,
+                    sigma: float = 5.0) -> torch.Tensor:
+    """The U-Net border weight map ``(H, W)`` (float64) of one object mask (ids 0 background,
+    255 void). ``class_weight`` is the ``w_c`` term as an ``(H, W)`` map (a per-class weight
+    tensor indexed by the class mask), or ``None`` for 1 everywhere."""
     if object_mask.ndim != 2:
         raise ValueError(f"object_mask: expected one (H, W) mask, got shape "
                          f"{tuple(object_mask.shape)}")
-    mask = object_mask.cpu().numpy()
-    ids = [k for k in np.unique(mask) if k not in (0, VOID)]
-    if not ids:
-        return torch.zeros((0, *mask.shape), dtype=torch.float64)
-    return torch.from_numpy(np.stack([ndimage.distance_transform_edt(mask != k) for k in ids]))
-
-
-def unet_weight_map(object_mask: torch.Tensor, class_weight=None, w0: float = 10.0,
-                    sigma: float = 5.0) -> torch.Tensor:
-    """The U-Net border weight map ``(H, W)`` (float64) of one object mask.
-
-    ``class_weight`` is the ``w_c`` term: a per-class weight tensor indexed by the class mask
-    is the usual choice, passed here already as an ``(H, W)`` map, or ``None`` for 1
-    everywhere. Background pixels (object id 0) between two objects get the border term;
-    void pixels (255) get 0.
-    """
     if w0 < 0 or sigma <= 0:
         raise ValueError(f"unet_weight_map: need w0 >= 0 and sigma > 0, got w0={w0}, "
                          f"sigma={sigma}")
-    dist = object_distances(object_mask)
     base = (torch.ones(object_mask.shape, dtype=torch.float64) if class_weight is None
             else torch.as_tensor(class_weight, dtype=torch.float64).clone())
     if base.shape != object_mask.shape:
         raise ValueError(f"class_weight: expected an (H, W) map of shape "
                          f"{tuple(object_mask.shape)}, got {tuple(base.shape)}")
-    background = (object_mask == 0).cpu()
-    if len(dist) >= 2:
-        nearest = dist.sort(dim=0).values
+    mask = object_mask.cpu().numpy()
+    ids = [k for k in np.unique(mask) if k not in (0, VOID)]
+    if len(ids) >= 2:  # each pixel's distance to every object, sorted: d1, d2 come first
+        dist = np.stack([ndimage.distance_transform_edt(mask != k) for k in ids])
+        nearest = torch.from_numpy(dist).sort(dim=0).values
         border = w0 * torch.exp(-(nearest[0] + nearest[1]) ** 2 / (2 * sigma ** 2))
-        base += torch.where(background, border, 0.0)
+        base += torch.where((object_mask == 0).cpu(), border, 0.0)
     base[(object_mask == VOID).cpu()] = 0.0
     return base
 
 
 def pixel_weighted_cross_entropy(logits, target, pixel_weight, ignore_index: int | None = 255):
-    """Cross-entropy with one weight per pixel: ``sum w * ce / sum w`` over non-void pixels.
-
-    The same normalisation as PyTorch's class-weighted mean (divide by the weights' sum), so a
-    map of ones gives plain ``F.cross_entropy`` and the scale of the map does not matter.
-    ``pixel_weight`` has the target's shape ``(N, H, W)``.
-    """
+    """Cross-entropy with one weight per pixel: ``sum w * ce / sum w`` over non-void pixels,
+    normalised as PyTorch's class-weighted mean (a map of ones gives ``F.cross_entropy``)."""
     valid, safe = _class_target(logits, target, ignore_index)
     pixel_weight = torch.as_tensor(pixel_weight, dtype=logits.dtype, device=logits.device)
     if pixel_weight.shape != safe.shape:

@@ -1,7 +1,7 @@
 """Class weights from pixel frequencies, for the weighted losses of :mod:`course_utils.losses`.
 
 Inverse frequency, median-frequency balancing and the effective number of samples, from a
-histogram of pixel counts or from a Dataset (counted with :func:`pixel_histogram`).
+histogram of pixel counts (:func:`course_utils.data.pixel_counts` counts a VOC split).
 """
 
 from __future__ import annotations
@@ -9,65 +9,35 @@ from __future__ import annotations
 import warnings
 
 import torch
-from torch.utils.data import Dataset
 
 WEIGHT_METHODS = ("inverse", "median", "effective")
 
 
-def pixel_histogram(dataset, num_classes: int = 21, ignore_index: int | None = 255):
-    """Pixels per class over a Dataset of ``(image, label)`` pairs: ``(num_classes,)`` int64.
+def class_weights(counts, method: str = "inverse", beta: float = 0.9999,
+                  normalize: bool = True) -> torch.Tensor:
+    """Per-class loss weights from a ``(C,)`` histogram of pixel counts; a float32 ``(C,)`` tensor.
 
-    Labels equal to ``ignore_index`` are not counted; any other value outside
-    ``0..num_classes-1`` raises. Pass a dataset without random crops for exact counts
-    (for VOC folders, :func:`course_utils.data.pixel_counts` reads the masks directly).
-    """
-    counts = torch.zeros(num_classes, dtype=torch.int64)
-    for i in range(len(dataset)):
-        label = torch.as_tensor(dataset[i][1]).long().flatten()
-        if ignore_index is not None:
-            label = label[label != ignore_index]
-        bad = (label < 0) | (label >= num_classes)
-        if bad.any():
-            values = torch.unique(label[bad])[:5].tolist()
-            raise ValueError(f"dataset item {i}: label values {values} outside "
-                             f"0..{num_classes - 1} and not ignore_index={ignore_index}")
-        counts += torch.bincount(label, minlength=num_classes)
-    return counts
-
-
-def class_weights(source, method: str = "inverse", beta: float = 0.9999, num_classes: int = 21,
-                  ignore_index: int | None = 255, normalize: bool = True) -> torch.Tensor:
-    """Per-class loss weights from pixel frequencies; returns a float32 ``(C,)`` tensor.
-
-    ``source`` is a histogram (``(C,)`` counts, e.g. :func:`course_utils.data.pixel_counts`)
-    or a Dataset of ``(image, label)`` pairs (counted with :func:`pixel_histogram`). With
-    ``n_c`` the pixels of class ``c`` and ``f_c = n_c / sum(n)``:
+    With ``n_c`` the pixels of class ``c`` and ``f_c = n_c / sum(n)``:
 
     * ``"inverse"``: ``w_c = 1 / f_c``;
-    * ``"median"`` (median-frequency balancing, Eigen & Fergus 2015): ``median(f) / f_c``, so
-      the median class gets 1 (frequencies over all pixels, the usual simplification of the
-      paper's "pixels in images where c is present");
-    * ``"effective"`` (Cui et al. 2019): ``(1 - beta) / (1 - beta^n_c)``, one over the
-      "effective number of samples". ``beta -> 0`` gives equal weights, ``beta -> 1`` inverse
-      frequency; with pixel counts ``beta`` must be close to 1 (``1 - 1/n`` for a typical n).
+    * ``"median"`` (median-frequency balancing, Eigen & Fergus 2015): ``median(f) / f_c``, over
+      all pixels (the usual simplification of "pixels in images where c is present");
+    * ``"effective"`` (Cui et al. 2019): ``(1 - beta) / (1 - beta^n_c)``, from equal weights
+      (``beta -> 0``) to inverse frequency (``beta -> 1``; ``1 - 1/n`` for a typical n).
 
-    ``normalize`` rescales so the weights of the classes with pixels average 1 (scale is
-    irrelevant to the weighted-mean cross-entropy, but not to ``sum`` or focal ``alpha``).
-    **Classes with no pixels get weight 0** (with a warning naming them): they never appear as
-    a target, and 0 keeps the vector finite where ``1/0`` would put ``inf`` in it.
+    ``normalize`` rescales so the weights of the classes with pixels average 1 (scale matters
+    to ``sum`` and focal ``alpha``, not to the weighted mean). **Classes with no pixels get
+    weight 0** (with a warning naming them), where ``1/0`` would put ``inf`` in the vector.
     """
     if method not in WEIGHT_METHODS:
         raise ValueError(f"method={method!r}: expected one of {', '.join(WEIGHT_METHODS)}")
     if method == "effective" and not 0 <= beta < 1:
         raise ValueError(f"beta={beta}: must lie in [0, 1)")
-    if isinstance(source, Dataset):
-        source = pixel_histogram(source, num_classes, ignore_index)
-    counts = torch.as_tensor(source, dtype=torch.float64)
-    if counts.ndim != 1 or len(counts) < 2:
-        raise ValueError(f"counts must be a 1-D histogram over >= 2 classes, "
-                         f"got shape {tuple(counts.shape)}")
-    if not torch.isfinite(counts).all() or (counts < 0).any() or counts.sum() == 0:
-        raise ValueError(f"counts must be finite, >= 0 and not all zero, got {counts.tolist()}")
+    counts = torch.as_tensor(counts, dtype=torch.float64)
+    if (counts.ndim != 1 or len(counts) < 2 or not torch.isfinite(counts).all()
+            or (counts < 0).any() or counts.sum() == 0):
+        raise ValueError(f"counts must be a 1-D histogram over >= 2 classes, finite, >= 0 and "
+                         f"not all zero, got {counts.tolist()}")
     present = counts > 0
     if not present.all():
         missing = torch.nonzero(~present).flatten().tolist()

@@ -1,16 +1,13 @@
 """Overlap losses: the soft Dice loss and cross-entropy + Dice.
 
-The Dice score of a class is ``2 |G & P| / (|G| + |P|)`` (notebook 08). Replacing the predicted
-mask ``P`` by the softmax probabilities ``p`` makes it differentiable (Milletari et al., V-Net,
-2016):
+The Dice score ``2 |G & P| / (|G| + |P|)`` (notebook 08) with the softmax probabilities ``p``
+in place of the predicted mask is differentiable (Milletari et al., V-Net, 2016):
 
     dice_c = (2 sum_i p_ic y_ic + eps) / (sum_i p_ic + sum_i y_ic + eps),   loss = 1 - mean_c dice_c
 
-summed over the pixels of the whole batch, void (``ignore_index``) left out. Every class counts
-the same whatever its size, which is why the loss is used against class imbalance; the mean runs
-over the classes present in the batch's targets or predictions (a class absent from both has
-nothing to score, as in the metrics). With one-hot predictions the soft score is exactly the
-Dice metric. ``jaccard=True`` gives the soft IoU ``sum p y / (sum p + sum y - sum p y)``.
+summed over the pixels of the whole batch, void left out. Every class counts the same whatever
+its size, hence its use against class imbalance; the mean runs over the classes in the batch's
+targets or predictions (as in the metrics). ``jaccard=True`` gives the soft IoU instead.
 """
 
 from __future__ import annotations
@@ -27,10 +24,8 @@ def soft_dice_loss(logits, target, ignore_index: int | None = 255, eps: float = 
                    reduction: str = "mean", jaccard: bool = False) -> torch.Tensor:
     """``1 - mean_c dice_c`` over the classes present (see the module docstring).
 
-    ``logits`` ``(N, C, ...)``, ``target`` ``(N, ...)`` integer classes. ``reduction="none"``
-    returns the per-class losses ``1 - dice_c`` (NaN where a class is absent); ``jaccard``
-    uses the soft IoU instead of Dice.
-    """
+    ``reduction="none"`` returns the per-class losses ``1 - dice_c`` (NaN where a class is
+    absent); ``jaccard`` uses the soft IoU instead of Dice."""
     valid, safe = _class_target(logits, target, ignore_index)
     probs = torch.softmax(logits, dim=1) * valid.unsqueeze(1)
     onehot = F.one_hot(safe, logits.shape[1]).movedim(-1, 1).to(probs.dtype) * valid.unsqueeze(1)
@@ -50,10 +45,9 @@ def soft_dice_loss(logits, target, ignore_index: int | None = 255, eps: float = 
 
 def ce_dice_loss(logits, target, ignore_index: int | None = 255, dice_weight: float = 1.0,
                  eps: float = EPS) -> torch.Tensor:
-    """Cross-entropy plus ``dice_weight`` times the soft Dice loss, void ignored in both.
+    """Cross-entropy (0 on an all-void batch) plus ``dice_weight`` times the soft Dice loss.
 
     CE gives every pixel a steady, calibrated gradient; Dice lets the small classes count as
-    much as the big ones. The CE term is :func:`weighted_cross_entropy` (0 on an all-void batch).
-    """
+    much as the big ones."""
     return (weighted_cross_entropy(logits, target, ignore_index=ignore_index)
             + dice_weight * soft_dice_loss(logits, target, ignore_index, eps))

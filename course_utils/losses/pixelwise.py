@@ -24,9 +24,8 @@ def _not_ignored(target: torch.Tensor, ignore_index) -> torch.Tensor:
 
 
 def _binary_target(logits, target, ignore_index, soft: bool):
-    """Check a binary ``target`` shaped like ``logits``: values in [0, 1] if ``soft``, else 0
-    or 1 (or ``ignore_index``). Returns ``(valid, y)``, ``y`` in ``logits``' dtype with the
-    ignored elements set to 0 so that they cannot spoil the arithmetic."""
+    """Check a binary ``target`` shaped like ``logits`` (values in [0, 1] if ``soft``, else 0 or
+    1). Returns ``(valid, y)``, ``y`` in ``logits``' dtype with the ignored elements set to 0."""
     if target.shape != logits.shape:
         raise ValueError(f"target must be shaped like logits {tuple(logits.shape)}, "
                          f"got {tuple(target.shape)}")
@@ -40,10 +39,8 @@ def _binary_target(logits, target, ignore_index, soft: bool):
 
 def _class_target(logits, target, ignore_index):
     """Check an ``(N, ...)`` integer ``target`` of class indices against ``(N, C, ...)`` logits.
-
     Returns ``(valid, safe)``: the pixels that count, and the target as int64 with the ignored
-    ones set to class 0, so that it can index (they are masked out afterwards).
-    """
+    ones set to class 0, so that it can index (they are masked out afterwards)."""
     if target.is_floating_point() or target.dtype == torch.bool:
         raise TypeError(f"target must be an integer tensor of class indices, got {target.dtype}")
     expected = (logits.shape[0], *logits.shape[2:])
@@ -85,11 +82,10 @@ def weighted_bce_with_logits(logits, target, pos_weight=None, ignore_index=None,
                              reduction: str = "mean") -> torch.Tensor:
     """Binary cross-entropy ``-(w y log p + (1 - y) log(1 - p))`` on logits, ``p = sigmoid(x)``.
 
-    ``target``: values in [0, 1] (soft labels allowed) or ``ignore_index``; ``pos_weight`` ``w``
-    broadcasts against it (``(C, 1, 1)``: one per channel). ``mean`` is over non-ignored elements.
-    ``F.binary_cross_entropy_with_logits`` plus ``ignore_index``, written out as notebook 07
-    derives it, ``(1 - y) x + (1 + (w - 1) y) softplus(-x)``; the two differ only in the float32
-    subnormal range (``x = 100, y = 1, w = 3``: 1.1351e-43 here, PyTorch 1.1771e-43).
+    ``F.binary_cross_entropy_with_logits`` plus ``ignore_index`` (soft labels allowed;
+    ``pos_weight`` ``(C, 1, 1)`` is one per channel), written out as notebook 07 derives it,
+    ``(1 - y) x + (1 + (w - 1) y) softplus(-x)``; the two differ only in the float32 subnormal
+    range (``x = 100, y = 1, w = 3``: 1.1351e-43 here, PyTorch 1.1771e-43).
     """
     valid, y = _binary_target(logits, target, ignore_index, soft=True)
     w = 1.0 if pos_weight is None else _on(pos_weight, logits)
@@ -98,12 +94,9 @@ def weighted_bce_with_logits(logits, target, pos_weight=None, ignore_index=None,
 
 
 def pos_weight_from_mask(mask, ignore_index=None) -> torch.Tensor:
-    """``pos_weight = #negatives / #positives`` of a binary mask (0/1, bool, or ignore_index),
-    so positives and negatives weigh the same in the summed loss; a float32 scalar tensor.
-
-    A mask without positives (ratio undefined) or negatives (weight 0) raises: compute the
-    weight over a data set, not one crop.
-    """
+    """``pos_weight = #negatives / #positives`` of a binary mask, so positives and negatives
+    weigh the same in the summed loss. A mask without positives or negatives raises: compute
+    the weight over a data set, not one crop."""
     m = torch.as_tensor(mask).flatten()
     if ignore_index is not None:
         m = m[m != ignore_index]
@@ -124,9 +117,8 @@ def weighted_cross_entropy(logits, target, weight=None, ignore_index: int | None
                            reduction: str = "mean") -> torch.Tensor:
     """Pixel-wise cross-entropy ``-w[y] log softmax(x)[y]``: ``F.cross_entropy(weight=...)``.
 
-    ``logits`` ``(N, C, ...)``, ``target`` ``(N, ...)`` class indices, ``ignore_index`` (VOC's
-    255; ``None``: none) for void. ``mean`` is PyTorch's weighted mean ``sum w[y] l / sum w[y]``,
-    so scaling the weights changes nothing (0, not NaN, when no pixel counts).
+    ``mean`` is PyTorch's weighted mean ``sum w[y] l / sum w[y]``, so scaling the weights
+    changes nothing (0, not NaN, when no pixel counts).
     """
     valid, safe = _class_target(logits, target, ignore_index)
     if weight is not None:
@@ -145,15 +137,12 @@ def sigmoid_focal_loss(logits, target, alpha=0.25, gamma: float = 2.0, ignore_in
                        reduction: str = "mean") -> torch.Tensor:
     """Binary / multi-label focal loss ``-alpha_t (1 - p_t)^gamma log p_t`` (Lin et al. 2017).
 
-    ``p_t`` is ``p = sigmoid(x)`` where ``y = 1``, ``1 - p`` where ``y = 0``; ``target`` is 0/1
-    (or ``ignore_index``) shaped like ``logits``. Positives get ``alpha``, negatives
-    ``1 - alpha``: a scalar in [0, 1], a ``(C,)`` vector (one per channel) or ``None``.
-
+    ``p_t`` is ``p = sigmoid(x)`` where ``y = 1``, else ``1 - p``. Positives get ``alpha``,
+    negatives ``1 - alpha``: a scalar, a ``(C,)`` vector (one per channel) or ``None``.
     ``torchvision.ops.sigmoid_focal_loss``'s values, in log space through the signed logit
     ``z`` (``x`` where ``y = 1``, else ``-x``): ``-log p_t = softplus(-z)`` and
-    ``(1 - p_t)^gamma = exp(-gamma softplus(z))``.
-    torchvision's ``(1 - p_t)^gamma`` is ``0^gamma`` at a saturated logit, whose gradient is
-    NaN for ``gamma < 1`` (notebook 07 shows it); this one stays finite.
+    ``(1 - p_t)^gamma = exp(-gamma softplus(z))``. torchvision's ``0^gamma`` at a saturated
+    logit has a NaN gradient for ``gamma < 1`` (notebook 07 shows it); this one stays finite.
     """
     valid, y = _binary_target(logits, target, ignore_index, soft=False)
     z = torch.where(y == 1, logits, -logits)
@@ -169,11 +158,10 @@ def softmax_focal_loss(logits, target, alpha=None, gamma: float = 2.0,
                        ignore_index: int | None = 255, reduction: str = "mean") -> torch.Tensor:
     """Multiclass focal loss ``-alpha[y] (1 - p_t)^gamma log p_t``, ``p_t = softmax(x)[y]``.
 
-    ``alpha``: ``None``, a scalar or a ``(C,)`` per-class vector; ``mean`` divides by the
-    non-ignored pixels, not by the sum of ``alpha`` (unlike weighted cross-entropy).
-    ``(1 - p_t)^gamma`` is ``exp(gamma log(1 - p_t))``, ``log(1 - p_t) = logsumexp_{c != y}
-    log p_c`` (notebook 07): by subtraction ``1 - p_t`` rounds to 0 at a float32 logit margin
-    of about 17, where ``0^gamma`` has an infinite derivative for ``gamma < 1``.
+    ``alpha``: ``None``, a scalar or a ``(C,)`` vector; ``mean`` divides by the non-ignored
+    pixels, not by the sum of ``alpha``. ``log(1 - p_t) = logsumexp_{c != y} log p_c``
+    (notebook 07): by subtraction ``1 - p_t`` rounds to 0 at a float32 logit margin of about
+    17, where ``0^gamma`` has an infinite derivative for ``gamma < 1``.
     """
     valid, safe = _class_target(logits, target, ignore_index)
     log_p = F.log_softmax(logits, dim=1)

@@ -1,10 +1,9 @@
 """Baselines that need no spatial context: how far colour alone gets on a VOC-format set.
 
 A data set worth segmenting must not be solvable pixel by pixel from colour. These baselines
-classify every pixel from its own RGB value (a linear model and a small MLP, trained with
-cross-entropy on random training pixels), next to "background everywhere"; their validation
-mIoU is what a real segmentation network has to beat. ``python -m course_utils.metrics.baselines``
-prints the table of ``data/README.md`` (``tools/readme_tables.py --baselines`` writes it there).
+classify every pixel from its own RGB value (a linear model and a small MLP), next to
+"background everywhere"; their validation mIoU is what a segmentation network has to beat.
+``python -m course_utils.metrics.baselines`` prints the table of ``data/README.md``.
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
 """Scores along object outlines: the band near a label change, and boundary IoU.
 
-FCN's coarse scores and U-Net's skip connections differ most near object outlines. Two measures
-look only there: accuracy in the **boundary band** (:func:`boundary_mask`, notebooks 04 and 05)
-and **boundary IoU** (Cheng et al., CVPR 2021, :func:`boundary_iou`), the IoU of the thin inner
-rims of the true and the predicted masks of each class, which unlike the band also punishes a
-prediction that is right inside but wrong along its own outline.
+FCN's coarse scores and U-Net's skip connections differ most near object outlines. Accuracy in
+the **boundary band** (notebooks 04 and 05) looks only there; **boundary IoU** (Cheng et al.,
+CVPR 2021) also punishes a prediction that is right inside but wrong along its own outline.
 """
 
 from __future__ import annotations
@@ -16,8 +14,8 @@ from course_utils.data import NUM_CLASSES, VOID
 
 
 def _check(width, **labels: torch.Tensor) -> None:
-    """The input check of the public functions: integer ``(H, W)`` or ``(N, H, W)`` label maps
-    and a ``width`` of at least one pixel (an empty window would mark nothing, silently)."""
+    """Integer ``(H, W)`` or ``(N, H, W)`` labels and a ``width`` of at least one pixel (an
+    empty window would mark nothing, silently), or ValueError."""
     for name, x in labels.items():
         if x.is_floating_point() or x.ndim not in (2, 3):
             raise ValueError(f"{name} must be integer (H, W) or (N, H, W) labels, got dtype "
@@ -29,10 +27,9 @@ def _check(width, **labels: torch.Tensor) -> None:
 def boundary_mask(label: torch.Tensor, width: int = 3) -> torch.Tensor:
     """Pixels within ``width`` px of a class edge: a bool tensor shaped like ``label``.
 
-    A pixel is in the band when some pixel at most ``width`` rows and columns away
-    (a ``(2 width + 1)``-square window, clipped at the image border) has a different label:
-    the window's max and min differ. Void (255) counts as a label, so both sides of VOC's void
-    borders are in the band. To score only the band, make the rest void:
+    A pixel is in the band when its ``(2 width + 1)``-square window holds another label (the
+    window's max and min differ). Void counts as a label, so both sides of VOC's void borders
+    are in the band. To score only the band, make the rest void:
     ``cm.update(pred, target.masked_fill(~boundary_mask(target), 255))``.
     """
     _check(width, label=label)
@@ -52,11 +49,10 @@ def boundary_iou(pred, target, num_classes: int = NUM_CLASSES, width: int = 3,
                  ignore_index: int | None = VOID) -> torch.Tensor:
     """Per-class boundary IoU ``|G_d & P_d| / |G_d | P_d|`` over a set of label maps.
 
-    ``G_d`` and ``P_d`` are the inner rims of the true and the predicted mask of the class;
-    intersections and unions are summed over the images before dividing (data-set level, as
-    mIoU). Pixels whose target is ``ignore_index`` count for neither; a class with an empty
-    union gets NaN. ``pred``, ``target``: integer ``(N, H, W)`` labels, or lists of ``(H, W)``
-    label maps of any sizes (whole images).
+    ``G_d`` and ``P_d`` are the inner rims of the true and the predicted mask of the class,
+    summed over the images before dividing (data-set level, as mIoU); void pixels count for
+    neither; an empty union gives NaN. ``pred``, ``target``: ``(N, H, W)`` labels, or lists of
+    ``(H, W)`` maps of any sizes (whole images).
     """
     pairs = list(zip(pred, target, strict=True)) if isinstance(pred, list | tuple) else [
         (pred, target)]

@@ -10,9 +10,7 @@ from . import pretrained
 from .backbone import pad_to_multiple, take_resnet18_stages
 from .deeplab import (
     ASPP,
-    ASPPPooling,
     DeepLab,
-    conv_bn_relu,
     deeplab_head,
     dilate_,
     receptive_field,
@@ -26,6 +24,6 @@ from .upsampling import bilinear_kernel, bilinear_upsampler, init_bilinear_
 __all__ = [
     "bilinear_kernel", "bilinear_upsampler", "init_bilinear_", "count_parameters",
     "trace_shapes", "pad_to_multiple", "take_resnet18_stages", "FCN", "FCN_VARIANTS",
-    "double_conv", "UNet", "ASPP", "ASPPPooling", "conv_bn_relu", "DeepLab", "deeplab_head",
-    "dilate_", "receptive_field", "valid_tap_fraction", "pretrained",
+    "double_conv", "UNet", "ASPP", "DeepLab", "deeplab_head", "dilate_", "receptive_field",
+    "valid_tap_fraction", "pretrained",
 ]

@@ -24,6 +24,5 @@ def main(argv=None) -> int:
     return failed
 
 
-
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,9 +1,8 @@
 """The ResNet-18 backbone FCN and DeepLab share, and the padding the networks here use.
 
-Each network of this wing maps images ``(N, 3, H, W)`` to class logits ``(N, C, H, W)`` for
-any ``H`` and ``W``: the input is padded on the right/bottom to a multiple of the network's
-total stride and the logits are cropped back, so every stage halves or doubles sizes exactly
-and the skip connections line up without resizing.
+FCN and U-Net pad their input on the right/bottom to a multiple of their total stride and crop
+the logits back, so every stage halves or doubles sizes exactly and the skip connections line
+up without resizing, for any ``H`` and ``W``.
 """
 
 from __future__ import annotations
@@ -32,12 +31,9 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
 def take_resnet18_stages(net: nn.Module, pretrained: bool = False,
                          timeout: float = PROBE_TIMEOUT) -> None:
     """Give ``net`` a torchvision ResNet-18's ``stem`` (stride 4) and ``layer1``-``layer4``
-    (pooling and ``fc`` left out), with ImageNet weights when ``pretrained`` and obtainable.
-
-    Cached weights (under ``$TORCH_HOME``) load without a network; otherwise the download is
-    tried only if the server answers within ``timeout`` seconds. On any failure one line says
-    so and the network keeps its random initialisation (training still works, just slower).
-    """
+    (pooling and ``fc`` left out), with ImageNet weights when ``pretrained`` and obtainable
+    (:func:`fetch_state_dict`); otherwise one line says so and ``net`` keeps its random
+    initialisation (training still works, just slower)."""
     r = torchvision.models.resnet18(weights=None)
     if pretrained:
         url = torchvision.models.ResNet18_Weights.IMAGENET1K_V1.url

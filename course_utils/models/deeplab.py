@@ -18,9 +18,8 @@ from .backbone import _check_positive_ints, take_resnet18_stages
 def receptive_field(layers) -> list[tuple[int, int]]:
     """``(receptive field, jump)`` in input pixels after each ``(kernel, stride, dilation)``.
 
-    A layer's effective kernel spans ``d (k - 1) + 1`` of its input's samples, which lie
-    ``jump`` input pixels apart, so ``r_out = r_in + d (k - 1) jump_in`` and
-    ``jump_out = jump_in * s``: the jump is the output stride so far.
+    A layer's kernel spans ``d (k - 1) + 1`` input samples, ``jump`` pixels apart, so
+    ``r_out = r_in + d (k - 1) jump_in``; the jump is the output stride so far.
     """
     r, jump, out = 1, 1, []
     for k, s, d in layers:
@@ -31,14 +30,9 @@ def receptive_field(layers) -> list[tuple[int, int]]:
 
 
 def dilate_(stage: nn.Sequential, dilation: int) -> nn.Sequential:
-    """Trade a ResNet stage's stride 2 for ``dilation``, in place (DeepLab's "atrous" trick).
-
-    The first block stops subsampling (stride 1 in its 3x3 conv, which keeps the dilation of
-    the stage before, ``dilation // 2``, and in its 1x1 shortcut); every later 3x3 conv is
-    dilated by ``dilation``, so it reaches as far in pixels as it did on the subsampled map.
-    The weights are unchanged, so a network trained with strides can be dilated afterwards:
-    torchvision's ``replace_stride_with_dilation``, which its ResNet-18 does not offer.
-    """
+    """Trade a ResNet stage's stride 2 for ``dilation``, in place: torchvision's
+    ``replace_stride_with_dilation``, which its ResNet-18 does not offer. The first 3x3 conv
+    keeps the previous dilation; every later one reaches as far as on the subsampled map."""
     for i, block in enumerate(stage):
         for j, conv in enumerate((block.conv1, block.conv2)):
             d = max(1, dilation // 2) if i == j == 0 else dilation
@@ -73,10 +67,9 @@ class ASPPPooling(nn.Sequential):
 class ASPP(nn.Module):
     """Atrous spatial pyramid pooling (DeepLabv3, Chen et al., 2017).
 
-    Parallel branches look at the same features at several reaches: a 1x1 conv, one 3x3 conv
-    per rate in ``rates`` and the image-level average; their outputs are concatenated and
-    projected back to ``out_channels`` by a 1x1 conv (then dropout). Laid out like
-    torchvision's ``ASPP`` (``convs``, ``project``), so its state dict loads into ours.
+    Parallel branches (a 1x1 conv, a 3x3 conv per rate, the image-level average) see the same
+    features at several reaches; their outputs are concatenated and projected by a 1x1 conv.
+    Laid out like torchvision's ``ASPP``, so its state dict loads into ours.
     """
 
     def __init__(self, in_channels: int, rates=(12, 24, 36), out_channels: int = 256):
@@ -104,8 +97,7 @@ def deeplab_head(in_channels: int, num_classes: int, rates=(12, 24, 36),
 class DeepLab(nn.Module):
     """A small DeepLabv3: a dilated ResNet-18 and an ASPP head, upsampled bilinearly.
 
-    ``output_stride`` 16 dilates ``layer4`` (by 2); 8 also dilates ``layer3`` (layer4 then by
-    4), at about four times the compute. The backbone's names match :class:`FCN`'s. ``rates``
+    ``output_stride`` 8 dilates ``layer3`` too, at about four times the compute. ``rates``
     should suit the feature map: at stride 16 a 128-pixel crop gives an 8 x 8 map, on which
     the paper's 12/24/36 reach only padding.
     """
@@ -133,11 +125,8 @@ class DeepLab(nn.Module):
 
 def valid_tap_fraction(size: int, rate: int, kernel: int = 3) -> float:
     """Share of a dilated ``kernel`` x ``kernel`` filter's taps that land inside a ``size`` x
-    ``size`` map (not on the zero padding), averaged over the output positions.
-
-    As ``rate`` approaches ``size`` only the centre tap is left and the filter acts as a 1 x 1
-    convolution (DeepLabv3, figure 4). Counted by convolving ones with a dilated kernel of ones.
-    """
+    ``size`` map (not on the zero padding), averaged over the output positions: as ``rate``
+    nears ``size`` only the centre tap is left, a 1 x 1 convolution (DeepLabv3, figure 4)."""
     _check_positive_ints(size=size, rate=rate, kernel=kernel)
     ones = torch.ones(1, 1, size, size, dtype=torch.float64)
     weight = torch.ones(1, 1, kernel, kernel, dtype=torch.float64)

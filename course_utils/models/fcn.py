@@ -21,10 +21,9 @@ def _zero_conv1x1(in_channels: int, out_channels: int) -> nn.Conv2d:
 class FCN(nn.Module):
     """Fully convolutional network (Long et al., 2015) on a ResNet-18 backbone.
 
-    A 1x1 convolution turns the stride-32 features of ``layer4`` into class scores, which
-    learnable transposed convolutions (initialised to bilinear) upsample to the input size.
-    ``variant`` "16s" and "8s" add the scores of ``layer3`` (stride 16) and ``layer2``
-    (stride 8) on the way up; those skip scores start at zero, so training begins from 32s.
+    A 1x1 convolution scores the stride-32 features of ``layer4``; transposed convolutions
+    (initialised to bilinear) upsample them. "16s" and "8s" add the scores of ``layer3`` and
+    ``layer2`` on the way up, starting at zero, so training begins from 32s.
     """
 
     stride = 32

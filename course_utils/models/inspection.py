@@ -12,12 +12,9 @@ def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
 
 
 def trace_shapes(model: nn.Module, x: torch.Tensor, names=None) -> list[tuple[str, tuple]]:
-    """Run ``model(x)`` once and return ``(name, output shape)`` for the named submodules.
-
-    ``names`` defaults to the model's direct children (the items of a ``ModuleList``, which
-    is never called itself); any dotted name from ``model.named_modules()`` works. Entries
-    appear in the order the modules ran.
-    """
+    """Run ``model(x)`` once and return ``(name, output shape)`` for the named submodules, in
+    the order they ran. ``names`` defaults to the model's direct children (the items of a
+    ``ModuleList``, which is never called itself)."""
     modules = dict(model.named_modules())
     if names is None:
         names = [f"{n}.{i}" if isinstance(m, nn.ModuleList) else n

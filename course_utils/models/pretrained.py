@@ -29,8 +29,7 @@ SEGMENTATION = {
 
 
 class WeightsUnavailable(RuntimeError):
-    """Pretrained weights are neither cached nor downloadable now; the message says how, and
-    ``reason`` gives the short cause (no answer from the server, a failed download)."""
+    """Pretrained weights are neither cached nor downloadable now; ``reason`` is the cause."""
 
     def __init__(self, message: str, reason: str):
         super().__init__(message)
@@ -44,8 +43,7 @@ def cache_path(url: str) -> str:
 
 def _download(url: str, path: str, timeout: float) -> None:
     """Stream ``url`` into ``path`` through a ``.part`` file, renamed only once the SHA-256
-    prefix in torch.hub's file name (``name-<hash>.pth``) matches. ``timeout`` bounds the
-    connection and every wait for bytes, so a stalled server fails within seconds."""
+    prefix in torch.hub's file name (``name-<hash>.pth``) matches."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     part, digest = path + ".part", hashlib.sha256()
     with requests.get(url, stream=True, timeout=timeout) as reply, open(part, "wb") as f:
@@ -61,11 +59,8 @@ def _download(url: str, path: str, timeout: float) -> None:
 
 
 def fetch_state_dict(url: str, timeout: float = PROBE_TIMEOUT) -> dict:
-    """The state dict at ``url``: from the torch hub cache, else downloaded into it.
-
-    Raises :class:`WeightsUnavailable` (one line: why, and how to get the file) when neither
-    works; never waits longer than ``timeout`` seconds for an absent or stalled network.
-    """
+    """The state dict at ``url``: from the torch hub cache, else downloaded into it, never
+    waiting longer than ``timeout`` seconds for bytes; :class:`WeightsUnavailable` if neither."""
     cached = cache_path(url)
     try:
         if not os.path.isfile(cached):
@@ -93,9 +88,8 @@ def segmentation_model(name: str, timeout: float = PROBE_TIMEOUT):
 
 
 def photo(name_or_path) -> torch.Tensor:
-    """A photograph as a uint8 ``(3, H, W)`` tensor: one of the course's (``"astronaut"``,
-    ``"chelsea"``) or any image file of yours, by path. A missing or unreadable file raises
-    an error naming it."""
+    """A photograph as a uint8 ``(3, H, W)`` tensor: one of :data:`PHOTOS`, or any image file
+    of yours, by path."""
     return read_image(PHOTO_DIR / f"{name_or_path}.jpg" if name_or_path in PHOTOS
                       else name_or_path)
 

@@ -21,13 +21,9 @@ def double_conv(in_channels: int, out_channels: int) -> nn.Sequential:
 
 
 class UNet(nn.Module):
-    """U-Net (Ronneberger et al., 2015) with BatchNorm and padded convolutions.
-
-    The encoder applies ``depth`` times "max-pool, then double conv" (channels ``width``,
-    ``2 width``, ... ``2**depth width``); the decoder mirrors it, each step a 2x2 transposed
-    convolution that halves the channels, concatenated with the encoder features of the
-    same size (the skip connection), then a double conv. A 1x1 convolution gives the logits.
-    """
+    """U-Net (Ronneberger et al., 2015) with BatchNorm and padded convolutions: ``depth`` times
+    "max-pool, double conv" down (``width`` ... ``2**depth width`` channels), then as many
+    2x2 transposed convs up, each concatenated with the encoder features of its size."""
 
     def __init__(self, in_channels: int = 3, num_classes: int = 21, depth: int = 4,
                  width: int = 64):

@@ -9,14 +9,9 @@ from .backbone import _check_positive_ints
 
 
 def bilinear_kernel(in_channels: int, out_channels: int, kernel_size: int) -> torch.Tensor:
-    """A ``ConvTranspose2d`` weight ``(in, out, k, k)`` that performs bilinear upsampling.
-
-    Each channel is upsampled on its own (the weight is zero off the channel diagonal, so
-    ``in_channels`` must equal ``out_channels``) with the separable "tent" filter
-    ``(1 - |i - c| / f) (1 - |j - c| / f)``, ``f = ceil(k / 2)``, centred at ``c``. With
-    ``k = 2 f``, stride ``f`` and padding ``f // 2`` (see :func:`bilinear_upsampler`) it
-    reproduces ``F.interpolate(mode="bilinear", align_corners=False)`` away from the border.
-    """
+    """A ``ConvTranspose2d`` weight ``(in, out, k, k)`` that upsamples each channel on its own
+    with the "tent" filter ``(1 - |i - c| / f) (1 - |j - c| / f)``, ``f = ceil(k / 2)``; in
+    :func:`bilinear_upsampler` it matches ``F.interpolate(mode="bilinear")`` off the border."""
     _check_positive_ints(in_channels=in_channels, out_channels=out_channels,
                          kernel_size=kernel_size)
     if in_channels != out_channels:
@@ -33,10 +28,8 @@ def bilinear_kernel(in_channels: int, out_channels: int, kernel_size: int) -> to
 
 
 def init_bilinear_(conv: nn.ConvTranspose2d) -> nn.ConvTranspose2d:
-    """Set ``conv``'s weight to :func:`bilinear_kernel` (and its bias to 0), in place.
-
-    The layer then starts as plain bilinear upsampling and training may refine it (FCN).
-    """
+    """Set ``conv``'s weight to :func:`bilinear_kernel` (and its bias to 0), in place: it
+    starts as plain bilinear upsampling and training may refine it (FCN)."""
     if not isinstance(conv, nn.ConvTranspose2d):
         raise TypeError(f"conv must be an nn.ConvTranspose2d, got {type(conv).__name__}")
     with torch.no_grad():

@@ -1,8 +1,7 @@
 """Reference models: trained by one command, shipped with the course, verified by ``make test``.
 
-A minute of CPU training cannot give a model worth analysing, so the notebooks analyse models
-trained from the recorded recipes by ``python -m course_utils.reference`` (:mod:`.runs`);
-:mod:`.manifest` loads them (checking their SHA-256) and re-evaluates them (``--verify``).
+A minute of CPU training cannot give a model worth analysing: the notebooks analyse the models
+:mod:`.runs` trains from the recorded recipes, which :mod:`.manifest` loads and verifies.
 """
 
 from .manifest import (

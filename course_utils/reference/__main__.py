@@ -6,8 +6,6 @@
     python -m course_utils.reference --list
 """
 
-from __future__ import annotations
-
 import argparse
 import json
 import sys

@@ -1,12 +1,8 @@
 """The manifest of the reference models: load a shipped model, verify it reproduces its scores.
 
-``reference/manifest.json`` records, for every run, its config, training history and
-validation scores; for the runs the notebooks load, also the file (half-precision weights)
-with its SHA-256. Evaluating a fixed model gives the same numbers on any CPU, which training
-does not: ``--verify`` re-evaluates each file and checks the scores within ``VERIFY_TOLERANCE``.
+``reference/manifest.json`` holds each run's config, history and scores, and each shipped file's
+SHA-256. A fixed model scores the same on any CPU (training does not): ``--verify`` checks it.
 """
-
-from __future__ import annotations
 
 import copy
 import hashlib
@@ -20,7 +16,7 @@ from torch import nn
 from course_utils.data import find_voc_root, read_split
 from course_utils.runtime import REPO_ROOT, relpath
 from course_utils.training import full_image_loader, region_matrices, summarize
-from course_utils.training.checkpoints import atomic_save, atomic_write
+from course_utils.training.checkpoints import atomic_write
 from course_utils.training.recipes import build_model
 
 MANIFEST = REPO_ROOT / "reference" / "manifest.json"
@@ -35,17 +31,14 @@ class ReferenceModelError(RuntimeError):
 
 
 def manifest_file(path=None) -> Path:
-    """``path``, else ``$COURSE_REFERENCE_DIR/manifest.json`` (a learner's own reference
-    models, the shipped ones untouched), else ``reference/manifest.json``."""
+    """``path``, else ``$COURSE_REFERENCE_DIR/manifest.json`` (a learner's), else the shipped."""
     if path is not None:
         return Path(path)
     folder = os.environ.get(DIR_ENV)
     return Path(folder) / "manifest.json" if folder else MANIFEST
 
 
-# --------------------------------------------------------------------------- files
 def sha256(path) -> str:
-    """Hex SHA-256 of a file's bytes."""
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
@@ -59,8 +52,7 @@ def data_fingerprint(root=None) -> str:
     for i in ids:
         files += [root / "SegmentationClass" / f"{i}.png", root / "JPEGImages" / f"{i}.jpg"]
     for f in files:
-        digest.update(f.name.encode())
-        digest.update(f.read_bytes())
+        digest.update(f.name.encode() + f.read_bytes())
     return digest.hexdigest()
 
 
@@ -85,45 +77,34 @@ def write_manifest(manifest: dict, path) -> None:
     atomic_write((json.dumps(manifest, indent=1) + "\n").encode(), Path(path))
 
 
-def _entry(name: str, manifest: dict, path) -> dict:
-    if name not in manifest.get("runs", {}):
-        known = ", ".join(sorted(manifest.get("runs", {}))) or "none"
-        raise ReferenceModelError(f"{relpath(path)} has no run {name!r} (runs: {known}); "
-                                  f"train it with `{COMMAND} --only {name}`")
-    return manifest["runs"][name]
-
-
-def _regenerate_hint(name: str) -> str:
-    return f"regenerate it with `{COMMAND} --only {name}` (or restore it with git)"
-
-
 def load(name: str, device="cpu", manifest_path=None):
-    """The shipped model ``name`` (eval mode, on ``device``) and its manifest entry.
-
-    On a CPU it comes in float64 (in float32 another CPU's rounding flips a few argmaxes in a
-    million pixels), on a GPU in float32. The file must match its SHA-256; a missing, corrupt
-    or foreign file raises :class:`ReferenceModelError` saying how to regenerate it.
-    """
+    """The shipped model ``name`` (eval mode, on ``device``) and its manifest entry: float64 on
+    a CPU (in float32 another CPU's rounding flips a few argmaxes in a million pixels), else
+    float32. A missing, corrupt or foreign file raises :class:`ReferenceModelError`."""
     manifest_path = manifest_file(manifest_path)
-    entry = _entry(name, read_manifest(manifest_path), manifest_path)
+    hint = f"regenerate it with `{COMMAND} --only {name}` (or restore it with git)"
+    runs = read_manifest(manifest_path).get("runs", {})
+    if name not in runs:
+        raise ReferenceModelError(f"{relpath(manifest_path)} has no run {name!r} (runs: "
+                                  f"{', '.join(sorted(runs)) or 'none'}); train it with "
+                                  f"`{COMMAND} --only {name}`")
+    entry = runs[name]
     if "file" not in entry:
         raise ReferenceModelError(f"run {name!r} ships no weights (only its scores are in the "
                                   "manifest)")
     path = manifest_path.parent / entry["file"]
     if not path.is_file():
-        raise ReferenceModelError(f"{relpath(path)} is missing: {_regenerate_hint(name)}")
+        raise ReferenceModelError(f"{relpath(path)} is missing: {hint}")
     if sha256(path) != entry["sha256"]:
         raise ReferenceModelError(f"{relpath(path)}: SHA-256 differs from the manifest "
-                                  f"(corrupt or replaced): {_regenerate_hint(name)}")
+                                  f"(corrupt or replaced): {hint}")
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True)
         model = build_model(entry["config"]["model"])
-        model.load_state_dict({k: v.float() if v.is_floating_point() else v
-                               for k, v in saved["state_dict"].items()})
+        model.load_state_dict(float_state(saved["state_dict"]))
     except Exception as err:  # unreadable zip, wrong keys or shapes: all mean "not this model"
         raise ReferenceModelError(f"{relpath(path)}: cannot be loaded as run {name!r} "
-                                  f"({type(err).__name__}: {err}); {_regenerate_hint(name)}"
-                                  ) from err
+                                  f"({type(err).__name__}: {err}); {hint}") from err
     device = torch.device(device)
     dtype = torch.float64 if device.type == "cpu" else torch.float32
     return model.to(device=device, dtype=dtype).eval(), entry
@@ -133,47 +114,36 @@ ENCODERS = {"fcn": ("stem", "layer1", "layer2", "layer3", "layer4"), "unet": ("i
 
 
 def init_encoder(net, name: str, manifest_path=None):
-    """Give ``net`` the encoder weights of the shipped model ``name`` (the head or decoder
-    keeps its fresh initialisation); returns ``net``. The CPU stand-in for ImageNet weights:
-    a backbone that knows the data, so a minute of training shows a model that learns."""
+    """Give ``net`` the encoder weights of the shipped model ``name``; returns ``net``. The CPU
+    stand-in for ImageNet weights: a minute of training on them shows a model that learns."""
     source, entry = load(name, "cpu", manifest_path)
     prefixes = ENCODERS[entry["config"]["model"]["name"]]
     ours, theirs = net.state_dict(), source.state_dict()
     wanted = [k for k in ours if k.split(".")[0] in prefixes]
-    bad = [k for k in wanted if k not in theirs or theirs[k].shape != ours[k].shape]
-    if bad:
+    if bad := [k for k in wanted if k not in theirs or theirs[k].shape != ours[k].shape]:
         raise ReferenceModelError(f"the encoder of run {name!r} does not fit this network "
                                   f"(missing or other shapes: {bad[:3]})")
     net.load_state_dict({k: theirs[k] for k in wanted}, strict=False)  # copied in net's dtypes
     return net
 
 
-def save_weights(name: str, model, config: dict, directory) -> dict:
-    """Write ``model``'s weights in half precision; return the manifest's file fields."""
-    path = Path(directory) / f"{name}.pt"
-    state = half_state(model)
-    atomic_save({"format": FORMAT, "name": name, "config": config, "state_dict": state}, path)
-    return {"file": path.name, "sha256": sha256(path), "bytes": path.stat().st_size}
-
-
-# --------------------------------------------------------------------------- verification
 def half_state(model: nn.Module) -> dict[str, torch.Tensor]:
-    """The state dict with floating tensors in float16 (half the bytes; integers kept)."""
+    """The state dict as shipped: floating tensors in float16 (half the bytes), on the CPU."""
     return {k: v.detach().cpu().half() if v.is_floating_point() else v.detach().cpu()
             for k, v in model.state_dict().items()}
 
 
-def round_to_half_(model: nn.Module) -> nn.Module:
-    """Round the weights through float16 in place, so the model scored is the model shipped."""
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v
-                           for k, v in half_state(model).items()})
-    return model
+def float_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A shipped state dict's floating tensors back in float32."""
+    return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
 
 
 def evaluate_run(model: nn.Module, root=None, store: bool = False) -> dict:
-    """Full-image validation scores of a trained run, in float64 on the CPU as :func:`load`
-    gives it; always computed, never read from the cache (``store`` leaves them there)."""
-    model = copy.deepcopy(model).to(device="cpu", dtype=torch.float64)
+    """Full-image validation scores of a run's model as :func:`load` gives it (weights rounded
+    through float16, in float64 on the CPU); always computed (``store`` keeps them in the cache)."""
+    model = copy.deepcopy(model).cpu()
+    model.load_state_dict(float_state(half_state(model)))
+    model.to(dtype=torch.float64)
     return summarize(region_matrices(model, full_image_loader(root, "val"), cache=store,
                                      refresh=True))
 
@@ -191,16 +161,14 @@ def compare_scores(expected: dict, measured: dict, tol: float = VERIFY_TOLERANCE
 
 
 def verify(names=None, manifest_path=None, root=None) -> list[str]:
-    """Re-evaluate every shipped model (or ``names``) on the val split; return the problems
-    (none when the files match their hashes and reproduce the manifest's scores). The fresh
-    predictions are left in the cache for the notebooks that score these models."""
+    """Re-evaluate every shipped model (or ``names``) on the val split; return the problems.
+    The fresh predictions are left in the cache for the notebooks that score these models."""
     manifest = read_manifest(manifest_path)
     problems = []
     if manifest["data"]["fingerprint"] != data_fingerprint(root):
         problems.append(f"the data under {relpath(find_voc_root(root))} differ from the data "
                         "the manifest was made on")
-    shipped = [n for n, e in manifest["runs"].items() if "file" in e]
-    for name in names or shipped:
+    for name in names or [n for n, e in manifest["runs"].items() if "file" in e]:
         try:
             model, entry = load(name, manifest_path=manifest_path)
         except ReferenceModelError as err:

@@ -1,12 +1,8 @@
 """Training the recorded runs (:data:`course_utils.training.recipes.RUNS`) and recording each.
 
-A ``ship``ped run leaves its half-precision weights in ``reference/``; the others (the extra
-seeds behind a mean and spread) only their scores in the manifest. Runs are independent
-single-thread jobs: on a CPU two run side by side, each giving the same result whichever
-process runs it; on a GPU they run in turn.
+A ``ship``ped run leaves its half-precision weights in ``reference/``, the others only their
+scores. Each run gives the same result in whichever process runs it.
 """
-
-from __future__ import annotations
 
 import copy
 import multiprocessing as mp
@@ -33,26 +29,25 @@ from .manifest import (
     ReferenceModelError,
     data_fingerprint,
     evaluate_run,
+    half_state,
     manifest_file,
     read_manifest,
-    round_to_half_,
-    save_weights,
+    sha256,
     write_manifest,
 )
 
 WORK_DIR = runtime.REPO_ROOT / "checkpoints" / "reference"  # resumable state, git-ignored
 
 
-def run_one(name: str, cfg: dict, device=None, root=None, ship_dir=None, work_dir=WORK_DIR,
-            queue=None) -> dict:
-    """Train and score the run ``name``; return its manifest entry (with the file fields when
-    it is shipped). Progress goes to ``queue`` as ``(name, epoch)`` messages."""
+def run_one(name: str, cfg: dict, report, device=None, root=None, ship_dir=None,
+            work_dir=WORK_DIR) -> dict:
+    """Train and score the run ``name``, calling ``report((name, epoch))`` after each epoch;
+    return its manifest entry (with the file fields when it is shipped)."""
     cfg = copy.deepcopy(cfg)
     device = torch.device(device or runtime.device())
     if device.type == "cpu":
         torch.set_num_threads(1)  # bit-reproducible, and two runs share two cores
     runtime.set_seed(cfg["seed"])
-    report = (lambda entry: queue.put((name, entry["epoch"]))) if queue is not None else None
     start = time.perf_counter()
     dataset = crop_dataset(root, "train", cfg["crop"], cfg["scale"], cache=True)
     train_dl = DataLoader(dataset, cfg["batch_size"], shuffle=True, drop_last=True,
@@ -62,22 +57,21 @@ def run_one(name: str, cfg: dict, device=None, root=None, ship_dir=None, work_di
     history = fit(net, train_dl, loss=build_loss(cfg["loss"], root), epochs=cfg["epochs"],
                   lr=cfg["lr"], optimizer=cfg["optimizer"], schedule=cfg["schedule"],
                   device=device, checkpoint=Path(work_dir) / f"{name}.pt", config=cfg,
-                  progress=False, on_epoch=report)
-    entry = {"config": cfg, "history": history,
-             "val": evaluate_run(round_to_half_(net.cpu()), root)}
+                  progress=False, on_epoch=lambda entry: report((name, entry["epoch"])))
+    entry = {"config": cfg, "history": history, "val": evaluate_run(net, root)}
     if cfg["ship"]:
-        entry.update(save_weights(name, net, cfg, ship_dir))
+        path = Path(ship_dir) / f"{name}.pt"
+        checkpoints.atomic_save({"format": FORMAT, "name": name, "config": cfg,
+                                 "state_dict": half_state(net)}, path)
+        entry.update(file=path.name, sha256=sha256(path), bytes=path.stat().st_size)
     return {**entry, "seconds": round(time.perf_counter() - start, 1), "device": device.type,
             "threads": torch.get_num_threads()}
 
 
 def run_all(names: list[str], record, workers=None, device=None, root=None, ship_dir=None,
             runs=None, work_dir=WORK_DIR) -> None:
-    """Train ``names`` in order, calling ``record(name, entry)`` as each ends.
-
-    On a CPU, ``workers`` single-thread processes run side by side (default: up to 2, one per
-    core); on a GPU one process runs them in turn. One progress bar counts epochs over all runs.
-    """
+    """Train ``names`` in order, calling ``record(name, entry)`` as each ends: on a CPU in
+    ``workers`` single-thread processes side by side (default: up to 2), on a GPU in turn."""
     runs = RUNS if runs is None else runs
     device = torch.device(device or runtime.device())
     workers = workers or (min(2, mp.cpu_count()) if device.type == "cpu" else 1)
@@ -87,72 +81,48 @@ def run_all(names: list[str], record, workers=None, device=None, root=None, ship
               desc="reference models", unit="epoch") as bar:
         if workers == 1:
             for name in names:
-                record(name, job(name, runs[name], queue=_BarQueue(bar)))
+                record(name, job(name, runs[name], partial(_advance, bar)))
             return
         ctx = mp.get_context("spawn")
         with mp.Manager() as manager, ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-            _schedule(names, runs, pool, manager.Queue(), bar, record, job)
+            queue = manager.Queue()  # the workers' reports
+            running = {pool.submit(job, n, runs[n], queue.put): n for n in names}
+            while running:
+                finished, _ = wait(running, timeout=1.0, return_when=FIRST_COMPLETED)
+                while not queue.empty():
+                    _advance(bar, queue.get())
+                for future in finished:
+                    record(running.pop(future), future.result())  # a failed run raises: stop
 
 
 def _epochs_done(name: str, work_dir) -> int:
-    """Epochs already in the run's checkpoint (a resumed command's bar starts there); 0 for a
-    missing or unreadable one (``fit`` says why)."""
+    """Epochs already in the run's checkpoint (a resumed command's bar starts there)."""
     try:
         return len(checkpoints.load(Path(work_dir) / f"{name}.pt")["history"])
     except Exception:  # noqa: BLE001 - only a progress count: any failure means "none done"
         return 0
 
 
-class _BarQueue:
-    """A queue look-alike that advances the progress bar (the single-process case)."""
-
-    def __init__(self, bar):
-        self.bar = bar
-
-    def put(self, message):
-        self.bar.set_postfix_str(f"{message[0]} epoch {message[1]}")
-        self.bar.update()
-
-
-def _schedule(names, runs, pool, queue, bar, record, job) -> None:
-    """Submit every run (in order: the pool starts them as workers free up), record each as
-    it ends, and drain progress messages while waiting."""
-    running = {pool.submit(job, name, runs[name], queue=queue): name for name in names}
-    while running:
-        finished, _ = wait(running, timeout=1.0, return_when=FIRST_COMPLETED)
-        while not queue.empty():
-            _BarQueue(bar).put(queue.get())
-        for future in finished:
-            record(running.pop(future), future.result())  # a failed run raises: stop
-
-
-def _header(root) -> dict:
-    return {"format": FORMAT, "command": COMMAND, "torch": torch.__version__,
-            "machine": _machine(),
-            "data": {"root": relpath(root), "fingerprint": data_fingerprint(root)}}
-
-
-def _machine() -> str:
-    """The device the runs use, in words: a GPU's name, or the CPU with its core count."""
-    if torch.cuda.is_available():
-        return torch.cuda.get_device_name(0)
-    return f"a {os.cpu_count()}-core {platform.machine()} CPU"
+def _advance(bar, report: tuple[str, int]) -> None:
+    bar.set_postfix_str(f"{report[0]} epoch {report[1]}")
+    bar.update()
 
 
 def train_all(names=None, workers: int | None = None, device=None, root=None,
               manifest_path=None, runs=None, work_dir=WORK_DIR) -> dict:
-    """Train the runs ``names`` (default all) and update the manifest.
-
-    Finished runs are written to the manifest one by one, so an interrupted command keeps
-    them; unfinished ones resume from their checkpoints under ``checkpoints/reference``.
-    """
+    """Train the runs ``names`` (default all) and update the manifest, one finished run at a
+    time: an interrupted command keeps them, and the others resume from their checkpoints."""
     root = find_voc_root(root if root is not None else MINI_VOC_DIR)
     manifest_path = manifest_file(manifest_path)
     try:
         manifest = read_manifest(manifest_path)
     except ReferenceModelError:
         manifest = {"runs": {}}
-    manifest.update(_header(root))
+    machine = (torch.cuda.get_device_name(0) if torch.cuda.is_available()
+               else f"a {os.cpu_count()}-core {platform.machine()} CPU")
+    manifest.update({"format": FORMAT, "command": COMMAND, "torch": torch.__version__,
+                     "machine": machine,
+                     "data": {"root": relpath(root), "fingerprint": data_fingerprint(root)}})
     start = time.perf_counter()
 
     def record(name: str, result: dict) -> None:

@@ -1,15 +1,13 @@
 """Training and evaluation (notebooks 04-09): ``fit``, ``evaluate``, ``predict`` and scoring.
 
-:mod:`.loop` trains and predicts, resuming from :mod:`.checkpoints`; :mod:`.evaluation` scores
-whole images the VOC way (boundary bands, bootstrap intervals, seed comparisons) from
-predictions kept on disk (:mod:`.cache`); :mod:`.recipes` holds the recorded recipes and
+:mod:`.loop` trains (resuming from :mod:`.checkpoints`); :mod:`.evaluation` scores whole images
+from predictions kept on disk (:mod:`.cache`); :mod:`.recipes` holds the recorded recipes and
 :mod:`.cli` the command line (``python -m course_utils.training``, also under ``torchrun``).
 """
 
 from . import checkpoints, recipes
 from .cache import predictions
 from .evaluation import (
-    BAND_WIDTH,
     bootstrap_miou,
     compare_over_seeds,
     full_image_loader,
@@ -17,12 +15,11 @@ from .evaluation import (
     miou_of_matrices,
     region_matrices,
     summarize,
-    summarize_matrix,
 )
 from .loop import evaluate, fit, predict
 
 __all__ = [
-    "evaluate", "fit", "predict", "BAND_WIDTH", "bootstrap_miou", "compare_over_seeds",
-    "full_image_loader", "mean_and_spread", "miou_of_matrices", "region_matrices", "summarize",
-    "summarize_matrix", "predictions", "checkpoints", "recipes",
+    "evaluate", "fit", "predict", "bootstrap_miou", "compare_over_seeds", "full_image_loader",
+    "mean_and_spread", "miou_of_matrices", "region_matrices", "summarize", "predictions",
+    "checkpoints", "recipes",
 ]

@@ -1,7 +1,5 @@
 """``python -m course_utils.training``: see :mod:`course_utils.training.cli`."""
 
-import sys
-
 from .cli import main
 
-sys.exit(main())
+raise SystemExit(main())

@@ -1,13 +1,8 @@
 """A model's predictions over a VOC split, computed once and kept on disk for the next notebook.
 
-Scoring whole validation images is the slowest step of the analysis notebooks on a CPU, and
-several score the same reference model. The label maps are kept under ``predictions/`` in
-:func:`course_utils.runtime.checkpoint_dir`, named by a hash of the model (structure, device,
-weights) and of the data (folder, split, ids, transform), so a file is never read for another
-model; files are written atomically.
+Scoring whole validation images is the slowest step of the analysis notebooks on a CPU; a file
+is named by a hash of the model (structure, device, weights) and data, never read for another.
 """
-
-from __future__ import annotations
 
 import hashlib
 import io
@@ -25,13 +20,10 @@ from course_utils.runtime import checkpoint_dir
 from . import loop
 from .checkpoints import atomic_write
 
-FOLDER = "predictions"
-
 
 def cache_path(model: nn.Module, loader: DataLoader) -> Path | None:
-    """Where the predictions of ``model`` over ``loader`` are kept, or ``None`` when they
-    cannot be: a shuffled loader, a dataset other than :class:`VOCSegDataset`, or a model
-    without weights (whatever decides its output is not in a state dict to hash)."""
+    """Where the predictions of ``model`` over ``loader`` are kept, or ``None`` for a shuffled
+    loader, a dataset other than :class:`VOCSegDataset` or a model without weights to hash."""
     data, state = loader.dataset, model.state_dict()
     if (not isinstance(data, VOCSegDataset) or not isinstance(loader.sampler, SequentialSampler)
             or not state):
@@ -42,11 +34,11 @@ def cache_path(model: nn.Module, loader: DataLoader) -> Path | None:
     for name, value in state.items():  # the layer settings are in the repr, the weights here
         key.update(f"{name}:{value.dtype}:{tuple(value.shape)}".encode())
         key.update(value.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
-    return checkpoint_dir() / FOLDER / f"{key.hexdigest()[:32]}.npz"
+    return checkpoint_dir() / "predictions" / f"{key.hexdigest()[:32]}.npz"
 
 
 def _read(path: Path, n: int) -> list[torch.Tensor] | None:
-    """The ``n`` label maps stored in ``path``, or ``None`` if missing or unreadable."""
+    """The ``n`` label maps stored in ``path``, or ``None``."""
     try:
         with np.load(path, allow_pickle=False) as stored:
             return [torch.from_numpy(stored[f"p{i}"]).long() for i in range(n)]
@@ -65,11 +57,8 @@ def _write(path: Path, maps: list[torch.Tensor]) -> None:
 
 def predictions(model: nn.Module, loader: DataLoader, cache: bool = True,
                 refresh: bool = False) -> list[torch.Tensor]:
-    """``predict`` over ``loader``: one ``(H, W)`` int64 label map per image, on the CPU.
-
-    ``cache``: read them from the checkpoint folder when kept there, else compute and keep
-    them; ``refresh``: compute and keep them even then (``reference --verify``).
-    """
+    """``predict`` over ``loader``: one ``(H, W)`` int64 label map per image, on the CPU, kept
+    in the checkpoint folder (``cache``) and read back, unless ``refresh`` (``--verify``)."""
     path = cache_path(model, loader) if cache else None
     maps = _read(path, len(loader.dataset)) if path is not None and not refresh else None
     if maps is None:

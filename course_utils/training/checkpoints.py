@@ -1,13 +1,8 @@
 """Resumable checkpoints for ``fit``: save after each epoch, resume, never overwrite a stranger.
 
-A checkpoint is a plain dict, as torchvision's reference scripts keep: the state dicts of the
-model, optimiser and scheduler, the history of the finished epochs (their number is the epoch
-to resume after), the run's ``config`` and ``fit`` arguments, and the random states (so a
-resumed run draws the same crops and batches). Read with ``weights_only=True``, written
-atomically; a file that cannot continue the run is kept under a new name, never overwritten.
+A checkpoint is a plain dict, as torchvision's reference scripts keep: state dicts, history,
+``config``, ``fit`` arguments and random states (a resumed run draws the same crops).
 """
-
-from __future__ import annotations
 
 import io
 import os
@@ -21,14 +16,13 @@ import torch
 from course_utils import runtime
 
 FORMAT = "course_utils.train/2"
-# Format 1 also stored a layer signature and an unused GradScaler state; its other entries
-# mean what they mean in format 2, so its runs resume (or are recognised as finished).
+# Format 1 also kept a layer signature and an unused GradScaler state; the rest means the same.
 READABLE = ("course_utils.train/1", FORMAT)
 
 
 def atomic_write(data: bytes, path: Path) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it over ``path``:
-    a crash mid-write leaves the old file intact, and a reader never sees half a file."""
+    """Write ``data`` beside ``path``, then rename it over ``path``: a crash mid-write leaves
+    the old file intact, and a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -46,7 +40,6 @@ def atomic_write(data: bytes, path: Path) -> None:
 
 
 def atomic_save(obj, path) -> None:
-    """``torch.save`` through :func:`atomic_write`."""
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     atomic_write(buffer.getvalue(), Path(path))
@@ -72,7 +65,7 @@ def check_plain(value, name: str) -> None:
 
 
 def save(path, parts: dict, history: list, meta: dict, loader) -> None:
-    """Checkpoint the state dicts of ``parts`` with ``history``, ``meta`` and random states."""
+    """Checkpoint the state dicts of ``parts`` with ``history``, ``meta`` and the random states."""
     state = {"format": FORMAT, **meta, "history": list(history), "rng": rng_state(loader),
              **{name: part.state_dict() for name, part in parts.items()}}
     atomic_save(state, path)
@@ -81,8 +74,7 @@ def save(path, parts: dict, history: list, meta: dict, loader) -> None:
 def resume(path, parts: dict, meta: dict, loader, rename: bool = True,
            verbose: bool = True) -> list[dict]:
     """Restore ``parts`` and the random states from ``path``; return the finished epochs'
-    history (``[]`` without a file). A file that cannot continue this run is renamed aside
-    (``rename``) with one line saying why, and ``[]`` is returned: train from scratch."""
+    history, or ``[]`` (train from scratch) after renaming aside a file that cannot continue."""
     path = Path(path)
     if not path.exists():
         return []
@@ -106,9 +98,13 @@ def resume(path, parts: dict, meta: dict, loader, rename: bool = True,
                 print(f"checkpoint {runtime.relpath(path)}: {done}/{epochs} epochs done; "
                       f"{'complete, training skipped' if done == epochs else 'resuming'}")
             return history
-    if rename:
+    if rename:  # to a free <stem>.old<N><suffix> beside it
+        n = 1
+        while (kept := path.with_name(f"{path.stem}.old{n}{path.suffix}")).exists():
+            n += 1
+        os.replace(path, kept)
         print(f"checkpoint {runtime.relpath(path)}: {problem}; kept it as "
-              f"{runtime.relpath(set_aside(path))}, training from scratch")
+              f"{runtime.relpath(kept)}, training from scratch")
     return []
 
 
@@ -125,32 +121,19 @@ def _problem(state, model: torch.nn.Module, meta: dict) -> str | None:
     for key, what in (("config", "config"), ("fit_args", "fit arguments")):
         if state.get(key) != meta[key]:
             return f"saved with a different {what} ({_diff(state.get(key), meta[key])})"
-    if len(state.get("history", ())) > meta["fit_args"]["epochs"]:
-        return "holds more epochs than asked for"
     return None
 
 
 def _diff(old, new) -> str:
-    """How two configs differ, shortly: ``key: old -> new`` for up to three keys."""
+    """``key: old -> new`` for up to three keys that differ."""
     if not (isinstance(old, dict) and isinstance(new, dict)):
         return f"{old!r:.40} -> {new!r:.40}"
     keys = [k for k in {**old, **new} if old.get(k, "<missing>") != new.get(k, "<missing>")]
     return ", ".join(f"{k}: {old.get(k)!r:.30} -> {new.get(k)!r:.30}" for k in keys[:3])
 
 
-def set_aside(path) -> Path:
-    """Rename the file at ``path`` to a free ``<stem>.old<N><suffix>`` beside it; return it."""
-    path = Path(path)
-    n = 1
-    while (kept := path.with_name(f"{path.stem}.old{n}{path.suffix}")).exists():
-        n += 1
-    os.replace(path, kept)
-    return kept
-
-
 def rng_state(loader) -> dict:
-    """Every random state the next epoch draws from: torch (CPU, CUDA), the loader's
-    generator (shuffling), Python and NumPy (custom transforms)."""
+    """Every random state the next epoch draws from: torch, the loader's, Python's, NumPy's."""
     np_state = np.random.get_state()
     state = {"torch": torch.get_rng_state(), "python": random.getstate(),
              "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)),

@@ -4,14 +4,9 @@
     python -m course_utils.training --model unet --depth 4 --width 32 --epochs 30 --crop 256
     torchrun --nproc_per_node 4 -m course_utils.training --run fcn8s --batch-size 4
 
-The notebooks' ``fit``, on one process or under ``torchrun`` (``--batch-size`` is per
-process). As in torchvision's reference script the distributed parts are all here: the process
-group, the ``DistributedDataParallel`` wrap, the samplers, saving from rank 0 only and the
-validation matrix added up over the processes. A rerun resumes from the checkpoint; the
-results (config, history, val scores, confusion matrix) go to ``--results``.
+The notebooks' ``fit``, with the distributed parts all here as in torchvision's reference
+script (``--batch-size`` is per process). A rerun resumes from the checkpoint.
 """
-
-from __future__ import annotations
 
 import argparse
 import json
@@ -30,27 +25,24 @@ from . import recipes
 from .evaluation import full_image_loader, summarize_matrix
 from .loop import accel_for, evaluate, fit, prepare_model
 
-INTERRUPTED = "interrupted; run the same command to resume"
-
 
 def parse(argv=None) -> argparse.Namespace:
-    """The command line's flags (see the module docstring)."""
     p = argparse.ArgumentParser(prog="python -m course_utils.training",
                                 description=__doc__.split("\n")[0])
-    p.add_argument("--run", choices=sorted(recipes.RUNS), default=None,
+    p.add_argument("--run", choices=sorted(recipes.RUNS),
                    help="start from a recorded reference recipe (flags below override it)")
-    p.add_argument("--model", choices=("fcn8s", "fcn16s", "fcn32s", "unet"), default=None)
-    p.add_argument("--depth", type=int, default=None, help="U-Net levels")
-    p.add_argument("--width", type=int, default=None, help="U-Net channels at the top level")
-    p.add_argument("--loss", choices=("ce", "wce", "focal"), default=None)
+    p.add_argument("--model", choices=("fcn8s", "fcn16s", "fcn32s", "unet"))
+    p.add_argument("--depth", type=int, help="U-Net levels")
+    p.add_argument("--width", type=int, help="U-Net channels at the top level")
+    p.add_argument("--loss", choices=("ce", "wce", "focal"))
     for flag, kind in (("--epochs", int), ("--crop", int), ("--batch-size", int),
                        ("--lr", float), ("--seed", int)):
-        p.add_argument(flag, type=kind, default=None)
-    p.add_argument("--data", default=None, help="a VOC2012 folder (default: as the notebooks)")
-    p.add_argument("--checkpoint", type=Path, default=None,
+        p.add_argument(flag, type=kind)
+    p.add_argument("--data", help="a VOC2012 folder (default: as the notebooks)")
+    p.add_argument("--checkpoint", type=Path,
                    help="resumable checkpoint (.pt); default checkpoints/train-<run>.pt")
-    p.add_argument("--results", type=Path, default=None, help="write the results here (.json)")
-    p.add_argument("--device", default=None, help="cpu or cuda (default: the best available)")
+    p.add_argument("--results", type=Path, help="write the results here (.json)")
+    p.add_argument("--device", help="cpu or cuda (default: the best available)")
     p.add_argument("--no-progress", action="store_true")
     return p.parse_args(argv)
 
@@ -61,12 +53,12 @@ def config_from(args) -> dict:
         **recipes.SEGMENT, "model": dict(recipes.FCN8S), "epochs": 10, "seed": 0}
     cfg.pop("ship", None)
     if args.model:
-        cfg["model"] = ({"name": "unet", "depth": 4, "width": 16} if args.model == "unet"
+        cfg["model"] = (dict(recipes.UNET) if args.model == "unet"
                         else {"name": "fcn", "variant": args.model[3:]})
     if cfg["model"]["name"] == "unet":
         for key in ("depth", "width"):
             if getattr(args, key) is not None:
-                cfg["model"][key] = getattr(args, key)
+                cfg["model"] = {**cfg["model"], key: getattr(args, key)}  # a copy: RUNS stays
     if args.loss:
         cfg["loss"] = {"ce": {"name": "ce"}, **recipes.LOSSES}[args.loss]
     for key in ("epochs", "crop", "batch_size", "lr", "seed"):
@@ -75,10 +67,8 @@ def config_from(args) -> dict:
     return cfg
 
 
-# --------------------------------------------------------------------------- torchrun
 def _setup(device_type: str) -> torch.device:
-    """Join the process group torchrun describes (NCCL on GPUs, gloo on the CPU); return this
-    process's device. Without torchrun's variables: one process, the device asked for."""
+    """This process's device, in torchrun's process group if there is one (NCCL, or gloo)."""
     if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
         return torch.device(device_type)
     local = int(os.environ.get("LOCAL_RANK", 0))
@@ -100,7 +90,7 @@ def _world() -> int:
 
 
 def _train_loader(cfg: dict, root) -> DataLoader:
-    """Random crops; under torchrun each process shuffles its own share (fit sets the epoch)."""
+    """Under torchrun each process shuffles its own share (``fit`` sets the epoch)."""
     dataset = crop_dataset(root, "train", cfg["crop"], cfg["scale"], cache=True)
     sampler = (DistributedSampler(dataset, shuffle=True, seed=cfg["seed"], drop_last=True)
                if dist.is_initialized() else None)
@@ -109,23 +99,21 @@ def _train_loader(cfg: dict, root) -> DataLoader:
                       pin_memory=torch.cuda.is_available(), collate_fn=NormalizeBatch())
 
 
-def _validate(net, root, device):
-    """The whole-image val confusion matrix: each process scores every ``world``-th image
-    (none twice, unlike a padded ``DistributedSampler``) with rank 0's BatchNorm statistics
-    (the ones the checkpoint keeps), and the matrices are added up."""
+def _validate(net, root):
+    """The whole-image val confusion matrix: each process scores every ``world``-th image with
+    rank 0's BatchNorm statistics (the ones the checkpoint keeps); the matrices are added up."""
     dataset = full_image_loader(root, "val").dataset
     if dist.is_initialized():
         for buffer in net.buffers():
             dist.broadcast(buffer, src=0)
     share = Subset(dataset, range(_rank(), len(dataset), _world()))
-    cm = evaluate(net, DataLoader(share, batch_size=1), device=device)
+    cm = evaluate(net, DataLoader(share, batch_size=1))
     if dist.is_initialized():
         dist.all_reduce(cm.matrix)
     return cm
 
 
 def run(args) -> dict:
-    """Train and evaluate as ``args`` say; returns the results (every process)."""
     device = _setup(torch.device(args.device or runtime.device()).type)
     cfg, root = config_from(args), find_voc_root(args.data)
     runtime.set_seed(cfg["seed"])
@@ -133,14 +121,13 @@ def run(args) -> dict:
     model = torch.nn.parallel.DistributedDataParallel(
         net, device_ids=[device.index] if device.type == "cuda" else None
     ) if dist.is_initialized() else net
-    checkpoint = args.checkpoint or runtime.REPO_ROOT / "checkpoints" / (
-        f"train-{args.run or 'cli'}.pt")
+    checkpoint = args.checkpoint or runtime.REPO_ROOT / f"checkpoints/train-{args.run or 'cli'}.pt"
     history = fit(model, _train_loader(cfg, root), loss=recipes.build_loss(cfg["loss"], root),
                   epochs=cfg["epochs"], lr=cfg["lr"], optimizer=cfg["optimizer"],
                   schedule=cfg["schedule"], device=device, checkpoint=checkpoint,
                   config={**cfg, "processes": _world()}, save=_rank() == 0,
                   progress=_rank() == 0 and not args.no_progress)
-    cm = _validate(net, root, device)
+    cm = _validate(net, root)
     results = {"config": cfg, "processes": _world(), "history": history,
                "val": summarize_matrix(cm), "confusion": cm.matrix.cpu().tolist(),
                "checkpoint": runtime.relpath(checkpoint)}
@@ -151,13 +138,13 @@ def run(args) -> dict:
 
 
 def main(argv=None) -> int:
-    """Run; rank 0 prints the val scores. Ctrl-C prints one line saying how to resume."""
+    """Run; rank 0 prints the val scores, or after Ctrl-C how to resume."""
     args = parse(argv)
     try:
         results = run(args)
     except KeyboardInterrupt:
         if _rank() == 0:
-            print(INTERRUPTED, file=sys.stderr)
+            print("interrupted; run the same command to resume", file=sys.stderr)
         return 130
     finally:
         rank = _rank()

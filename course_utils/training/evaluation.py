@@ -1,12 +1,8 @@
 """Evaluating a trained model the VOC way: whole images, one confusion matrix for the split.
 
-The VOC protocol scores every validation image at its own size (no crop), accumulating one
-confusion matrix over the split. Beside it, the *boundary band* (pixels within a few pixels of
-a label change, :func:`course_utils.metrics.boundary_mask`) and the *interior* (the rest) get
-matrices of their own, which separates "where exactly is the edge" from "what is the object".
+The boundary *band* and the *interior* get matrices of their own ("where exactly is the edge"
+vs "what is the object"); then the uncertainty: bootstrap intervals, spreads over seeds.
 """
-
-from __future__ import annotations
 
 import torch
 from torch.utils.data import DataLoader
@@ -29,8 +25,7 @@ def full_image_loader(root=None, split: str = "val", max_items: int | None = Non
 def region_matrices(model, loader, cache: bool = True,
                     refresh: bool = False) -> dict[str, ConfusionMatrix]:
     """Confusion matrices of ``model`` over ``loader``: ``"all"`` pixels, the boundary
-    ``"band"`` and the ``"interior"`` (void excluded everywhere). ``cache``, ``refresh``:
-    see :func:`.cache.predictions`."""
+    ``"band"`` and the ``"interior"``. ``cache``, ``refresh``: see :func:`.cache.predictions`."""
     cms = {k: ConfusionMatrix(NUM_CLASSES) for k in ("all", "band", "interior")}
     maps = iter(predictions(model, loader, cache, refresh))  # read from disk where kept
     for _, labels in loader:
@@ -50,26 +45,21 @@ def _rounded(x, digits: int = 6):
 
 
 def summarize_matrix(cm: ConfusionMatrix) -> dict:
-    """Plain-data scores of one confusion matrix: overall, and per class IoU, recall
-    (``class_acc``) and precision (NaN as ``None``)."""
-    s = cm.compute()
-    m = cm.matrix.double()
-    precision = m.diag() / m.sum(0)  # NaN for a class never predicted
-    return {"miou": _rounded(s["miou"]), "pixel_acc": _rounded(s["pixel_acc"]),
-            "mean_class_acc": _rounded(s["mean_class_acc"]), "iou": _rounded(s["iou"]),
-            "class_acc": _rounded(s["class_acc"]), "precision": _rounded(precision),
+    """Plain-data scores of one confusion matrix, with per-class precision (NaN as ``None``)."""
+    s, m = cm.compute(), cm.matrix.double()
+    keys = ("miou", "pixel_acc", "mean_class_acc", "iou", "class_acc")
+    return {**{k: _rounded(s[k]) for k in keys},
+            "precision": _rounded(m.diag() / m.sum(0)),  # NaN for a class never predicted
             "pixels": int(cm.matrix.sum())}
 
 
 def summarize(cms: dict[str, ConfusionMatrix]) -> dict:
-    """The scores a manifest records: :func:`summarize_matrix` of all pixels, and the
-    accuracy in the boundary band and in the interior."""
+    """The scores a manifest records: all pixels', and the band's and interior's accuracy."""
     return {**summarize_matrix(cms["all"]),
             "band_acc": _rounded(cms["band"].compute()["pixel_acc"]),
             "interior_acc": _rounded(cms["interior"].compute()["pixel_acc"])}
 
 
-# --------------------------------------------------------------------------- bootstrap
 def miou_of_matrices(m: torch.Tensor) -> torch.Tensor:
     """mIoU of each ``(C, C)`` matrix in a ``(B, C, C)`` stack (absent classes left out)."""
     m = m.double()
@@ -82,8 +72,7 @@ def miou_of_matrices(m: torch.Tensor) -> torch.Tensor:
 def bootstrap_miou(matrices: torch.Tensor, n_boot: int = 2000, level: float = 0.95,
                    seed: int = 0) -> tuple[float, float]:
     """A percentile bootstrap interval for the data-set mIoU from per-image matrices
-    ``(N, C, C)``: each of ``n_boot`` resamples sums ``N`` images drawn with replacement. It says
-    how much the score would move on another validation set of the same size."""
+    ``(N, C, C)``: how much the score would move on another validation set of the same size."""
     if matrices.ndim != 3 or len(matrices) < 2:
         raise ValueError(f"matrices: expected (N, C, C) with N >= 2, got {tuple(matrices.shape)}")
     n = len(matrices)
@@ -97,10 +86,8 @@ def bootstrap_miou(matrices: torch.Tensor, n_boot: int = 2000, level: float = 0.
     return float(mious.quantile(tail)), float(mious.quantile(1 - tail))
 
 
-# --------------------------------------------------------------------------- over seeds
 def mean_and_spread(values) -> tuple[float, float]:
-    """Mean and spread of one score over seeds; the spread is the sample standard deviation
-    (``ddof=1``), 0 for a single value."""
+    """Mean and sample standard deviation (``ddof=1``, 0 for one value) of a score over seeds."""
     v = torch.as_tensor([float(x) for x in values], dtype=torch.float64)
     if v.numel() == 0:
         raise ValueError("mean_and_spread: no values")
@@ -108,16 +95,11 @@ def mean_and_spread(values) -> tuple[float, float]:
 
 
 def compare_over_seeds(a, b) -> dict:
-    """How ``b`` differs from ``a`` (one score, one value per seed, paired by seed).
-
-    ``clear``: the means differ by more than twice the larger spread (the course's bar for
-    stating a difference); ``every_seed``: ``b > a`` (or ``b < a``) holds seed by seed.
-    """
-    if len(a) != len(b):
-        raise ValueError(f"compare_over_seeds: {len(a)} values against {len(b)}")
+    """How ``b`` differs from ``a`` (one value per seed, paired). ``clear``: the means differ
+    by more than twice the larger spread (the course's bar for stating a difference);
+    ``every_seed``: ``b > a`` (or ``b < a``) holds seed by seed."""
     (ma, sa), (mb, sb) = mean_and_spread(a), mean_and_spread(b)
-    spread = max(sa, sb)
-    diff = mb - ma
+    diff, spread = mb - ma, max(sa, sb)
     signs = {(y > x) - (y < x) for x, y in zip(a, b, strict=True)}
     return {"diff": diff, "spread": spread, "clear": abs(diff) > 2 * spread,
             "every_seed": signs in ({1}, {-1})}

@@ -1,16 +1,12 @@
 """Training and inference for the notebooks and the CLI: ``fit``, ``evaluate`` and ``predict``.
 
-One loop serves the CPU and the GPU: on CUDA it autocasts (bfloat16, else float16 with a
-gradient scaler) in ``channels_last``; on the CPU it runs plain float32, bit-identical run to
-run at a fixed thread count. AdamW, with DeepLab's poly schedule stepped every iteration.
+On CUDA the loop autocasts (bfloat16, else float16 with a gradient scaler) in channels_last; on
+the CPU it runs plain float32, bit-identical run to run at a fixed thread count.
 """
 
-from __future__ import annotations
-
-import contextlib
 import time
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 import torch.distributed as dist
@@ -23,25 +19,16 @@ from course_utils.metrics import ConfusionMatrix
 
 from . import checkpoints
 
-__all__ = ["Accel", "accel_for", "evaluate", "fit", "predict"]
-
 POSTFIX_EVERY = 10  # refresh the progress bar's numbers every N steps (each refresh syncs a GPU)
 POLY_POWER = 0.9  # DeepLab's poly schedule: lr * (1 - step / total) ** 0.9
 WEIGHT_DECAY = 1e-4
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
 
 
-@dataclass(frozen=True)
-class Accel:
-    """How to run on ``device``: autocast to ``amp_dtype`` (``None``: plain float32)."""
-
+class Accel(NamedTuple):
+    """How to run on ``device``: autocast to ``amp_dtype`` in channels_last (``None``: float32)."""
     device: torch.device
     amp_dtype: torch.dtype | None = None
-
-    @property
-    def channels_last(self) -> bool:
-        """With AMP (on CUDA): the memory format tensor cores convolve fastest in."""
-        return self.amp_dtype is not None
 
 
 def accel_for(device) -> Accel:
@@ -55,15 +42,14 @@ def accel_for(device) -> Accel:
 def prepare_model(model: nn.Module, accel: Accel) -> nn.Module:
     """Move ``model`` to the device in place (and to channels_last when AMP is on)."""
     model.to(accel.device)
-    if accel.channels_last:
+    if accel.amp_dtype is not None:
         model.to(memory_format=torch.channels_last)
     return model
 
 
 def _to_device(images, accel: Accel, dtype=None):
-    """Images on the device (asynchronously from pinned memory) in ``dtype``, channels_last
-    with AMP."""
-    fmt = torch.channels_last if accel.channels_last else torch.preserve_format
+    """Images on the device in ``dtype``, non-blocking, channels_last with AMP."""
+    fmt = torch.preserve_format if accel.amp_dtype is None else torch.channels_last
     return images.to(accel.device, dtype=dtype, non_blocking=True, memory_format=fmt)
 
 
@@ -71,14 +57,13 @@ def fit(model: nn.Module, train_loader, val_loader=None, loss=None, epochs: int 
         lr: float = 1e-3, optimizer="adamw", schedule: str = "poly", num_classes: int = 21,
         device=None, checkpoint=None, config=None, progress: bool = True, on_epoch=None,
         save: bool = True) -> list[dict]:
-    """Train ``model`` (moved to ``device`` in place); return one dict per epoch: ``epoch``,
-    ``loss`` (mean batch loss), ``pixel_acc`` and ``miou`` (on ``val_loader``, else on the
-    training batches as seen) and ``seconds``.
+    """Train ``model`` (moved to ``device`` in place) with AdamW and the poly schedule; return
+    one dict per epoch: ``epoch``, ``loss`` (mean batch loss), ``pixel_acc`` and ``miou`` (on
+    ``val_loader``, else on the training batches as seen) and ``seconds``.
 
-    ``optimizer``: ``"adamw"`` or an optimizer. With ``checkpoint`` (a ``.pt`` path) the run is
-    saved after every epoch with ``config`` (plain data): called again it resumes, or returns
-    the stored history of a finished run; ``save=False`` only reads it (torchrun's other
-    ranks). ``on_epoch(entry)`` is called after each trained epoch.
+    With ``checkpoint`` (a ``.pt`` path) the run is saved after every epoch with ``config``
+    (plain data): called again it resumes, or returns the stored history of a finished run;
+    ``save=False`` only reads it (other torchrun ranks); ``on_epoch(entry)`` follows each epoch.
     """
     _check_fit_args(train_loader, epochs, optimizer, schedule, config, checkpoint)
     accel = accel_for(runtime.device() if device is None else device)
@@ -109,7 +94,7 @@ def fit(model: nn.Module, train_loader, val_loader=None, loss=None, epochs: int 
             cm = ConfusionMatrix(num_classes, ignore_index=VOID, device=accel.device)
             mean_loss = train_one_epoch(model, loss, parts, train_loader, accel, cm, bar)
             if val_loader is not None:
-                cm = evaluate(model, val_loader, num_classes, accel.device)
+                cm = evaluate(model, val_loader, num_classes)
             scores = cm.compute()
             history.append({"epoch": epoch, "loss": mean_loss,
                             "pixel_acc": float(scores["pixel_acc"]),
@@ -124,8 +109,7 @@ def fit(model: nn.Module, train_loader, val_loader=None, loss=None, epochs: int 
 
 
 def train_one_epoch(model, loss_fn, parts: dict, loader, accel: Accel, cm, bar) -> float:
-    """One pass over ``loader``: forward (autocast on a GPU), loss, backward, step, schedule.
-    ``cm`` counts the predictions; returns the mean batch loss (over all torchrun ranks)."""
+    """One pass over ``loader``; returns the mean batch loss (over all torchrun ranks)."""
     model.train()
     optimizer, scheduler, scaler = parts["optimizer"], parts["scheduler"], parts.get("scaler")
     loss_sum = torch.zeros((), device=accel.device)
@@ -156,7 +140,7 @@ def train_one_epoch(model, loss_fn, parts: dict, loader, accel: Accel, cm, bar) 
 
 
 def _check_fit_args(train_loader, epochs, optimizer, schedule, config, checkpoint) -> None:
-    """Reject bad arguments before any work is done, naming the argument."""
+    """Reject bad arguments before any work is done."""
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs={epochs!r}: expected a positive integer")
     if len(train_loader) == 0:
@@ -171,49 +155,36 @@ def _check_fit_args(train_loader, epochs, optimizer, schedule, config, checkpoin
                          f"ending in {', '.join(CHECKPOINT_SUFFIXES)}")
 
 
-@contextlib.contextmanager
-def _inference(model: nn.Module, accel: Accel):
-    """Eval mode, no gradients and autocast inside; the model's mode is restored after."""
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad(), torch.autocast(accel.device.type, accel.amp_dtype,
-                                             accel.amp_dtype is not None):
-            yield
-    finally:
-        model.train(was_training)
-
-
 def _param(model: nn.Module) -> torch.Tensor:
     """The model's first floating parameter (where and in what dtype it runs)."""
     return next((p for p in model.parameters() if p.is_floating_point()), torch.zeros(()))
 
 
-def evaluate(model: nn.Module, loader, num_classes: int = 21, device=None) -> ConfusionMatrix:
-    """The confusion matrix of ``model`` over ``loader`` (void ignored); ``.compute()`` scores.
-
-    Runs where the model is unless ``device`` is given, in the model's dtype (a float64 model
-    on a CPU predicts the same on every CPU).
-    """
-    accel = accel_for(_param(model).device if device is None else device)
-    prepare_model(model, accel)
-    dtype = _param(model).dtype
-    cm = ConfusionMatrix(num_classes, ignore_index=VOID, device=accel.device)
-    with _inference(model, accel):
-        for images, labels in loader:
-            images = _to_device(images, accel, dtype)
-            cm.update(model(images), labels.to(accel.device, non_blocking=True))
+def evaluate(model: nn.Module, loader, num_classes: int = 21) -> ConfusionMatrix:
+    """The confusion matrix of ``model``'s predictions over ``loader`` (void ignored)."""
+    device = _param(model).device
+    prepare_model(model, accel_for(device))
+    cm = ConfusionMatrix(num_classes, ignore_index=VOID, device=device)
+    for images, labels in loader:
+        cm.update(predict(model, images.to(device, non_blocking=True)),
+                  labels.to(device, non_blocking=True))
     return cm
 
 
 def predict(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
-    """Class labels ``(N, H, W)`` for images ``(N, 3, H, W)``, computed in eval mode on the
-    model's device and dtype, returned on the images' device."""
+    """Class labels ``(N, H, W)`` of images ``(N, 3, H, W)``, on the images' device: computed in
+    eval mode, in the model's dtype (a float64 model on a CPU predicts the same on any CPU)."""
     if images.ndim != 4:
         raise ValueError(f"images: expected a batch (N, C, H, W), got shape "
                          f"{tuple(images.shape)} (use images[None] for one image)")
     param = _param(model)
     accel = accel_for(param.device)
-    with _inference(model, accel):
-        labels = model(_to_device(images, accel, param.dtype)).argmax(dim=1)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), torch.autocast(accel.device.type, accel.amp_dtype,
+                                             accel.amp_dtype is not None):
+            labels = model(_to_device(images, accel, param.dtype)).argmax(dim=1)
+    finally:
+        model.train(was_training)
     return labels.to(images.device)

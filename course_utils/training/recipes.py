@@ -1,11 +1,8 @@
 """Training recipes as plain data (:data:`RUNS`), and the model and loss each one names.
 
-A recipe says what model, loss, data pipeline, budget and seed a run uses; the recorded runs
-behind the shipped reference models (:mod:`course_utils.reference`) start from random weights
-and see only the mini set's training split.
+The recorded runs behind the reference models (:mod:`course_utils.reference`) start from random
+weights and see only the mini set's training split.
 """
-
-from __future__ import annotations
 
 from functools import partial
 
@@ -46,9 +43,8 @@ RUNS: dict[str, dict] = {  # the long runs first: two workers then finish at abo
 def select(names=None, runs=None) -> list[str]:
     """``names`` (default: every run), checked against the recorded runs."""
     runs = RUNS if runs is None else runs
-    names = list(runs) if not names else list(dict.fromkeys(names))
-    unknown = [n for n in names if n not in runs]
-    if unknown:
+    names = list(dict.fromkeys(names or runs))
+    if unknown := [n for n in names if n not in runs]:
         raise ValueError(f"unknown run(s) {unknown}; known: {', '.join(runs)}")
     return names
 

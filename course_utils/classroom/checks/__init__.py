@@ -1,11 +1,8 @@
 """Self-checks for the notebooks' exercises, one module per notebook (``nb01``, ``nb08``, ...).
 
-A check recomputes the right answer from the exercise's inputs (never from a stored number) and
-prints one line: ``Correct: <what>``, or ``Not yet: <what> - <hint>``. It never raises, so "run
-all" in a student copy goes on.
+A check recomputes the right answer from the exercise's inputs and prints one line, ``Correct:
+<what>`` or ``Not yet: <what> - <hint>``; it never raises, so "run all" in a student copy goes on.
 """
-
-from __future__ import annotations
 
 import torch
 
@@ -19,8 +16,7 @@ def report(ok: bool, what: str, hint: str = "") -> None:
 
 
 def close(answer, expected, atol: float = 1e-6, rtol: float = 1e-4) -> bool:
-    """True when ``answer`` is numerically ``expected`` (numbers, arrays or tensors, any shape);
-    ``None`` or anything that is not a number is "not yet"."""
+    """True when ``answer`` is numerically ``expected`` (any shape); a non-number is "not yet"."""
     try:
         a = torch.as_tensor(answer, dtype=torch.float64).cpu()
         e = torch.as_tensor(expected, dtype=torch.float64).cpu()
@@ -29,15 +25,22 @@ def close(answer, expected, atol: float = 1e-6, rtol: float = 1e-4) -> bool:
     return a.shape == e.shape and bool(torch.allclose(a, e, atol=atol, rtol=rtol, equal_nan=True))
 
 
+def matches(answer, expected, convert) -> bool:
+    """True when ``convert(answer) == expected``; an answer ``convert`` refuses is "not yet"."""
+    try:
+        return convert(answer) == expected
+    except (TypeError, ValueError, AttributeError):
+        return False
+
+
 def check_value(answer, expected, what: str, hint: str = "", **tol) -> None:
     """Report whether ``answer`` equals ``expected`` within tolerance."""
     report(close(answer, expected, **tol), what, hint)
 
 
 def check_function(fn, cases, what: str, hint: str, same=close) -> bool:
-    """Report whether the learner's ``fn(x)`` is ``same`` as ``expected`` for every ``(x,
-    expected)`` of ``cases``; a draft that raises is reported, not raised. True when it passed,
-    so a check can go on to test more."""
+    """Report a failure of the learner's ``fn`` on ``cases`` (``(x, expected)`` pairs; a draft
+    that raises is reported, not raised); True when it passed, so a check can test more."""
     for x, expected in cases:
         try:
             got = fn(x)

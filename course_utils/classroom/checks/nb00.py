@@ -1,12 +1,10 @@
 """Self-checks for notebook 00 (start here)."""
 
-from __future__ import annotations
-
 import torch
 
 from course_utils.data import voc
 
-from . import check_function, check_value, report
+from . import check_function, check_value, matches, report
 
 
 def check_val_count(answer) -> None:
@@ -19,26 +17,20 @@ def check_val_count(answer) -> None:
 def check_person_colour(answer) -> None:
     """Exercise 2: the RGB colour VOC uses for the class 'person'."""
     expected = voc.VOC_COLORMAP[voc.VOC_CLASSES.index("person")]
-    ok = answer is not None and tuple(int(v) for v in answer) == expected
-    report(ok, "the colour of 'person'", "look the class up in voc.VOC_CLASSES, then VOC_COLORMAP")
-
-
-def _probe_masks() -> list[torch.Tensor]:
-    """Masks that tell a right ``classes_in`` from the usual slips (void, order, repeats)."""
-    g = torch.Generator().manual_seed(0)
-    masks = [torch.tensor([[0, 15, 15], [255, 5, 0]]), torch.full((2, 2), voc.VOID),
-             torch.tensor([[20, 3], [3, 20]])]
-    masks += [torch.randint(0, voc.NUM_CLASSES, (6, 7), generator=g) for _ in range(3)]
-    return masks
+    report(matches(answer, expected, lambda rgb: tuple(int(v) for v in rgb)),
+           "the colour of 'person'", "look the class up in voc.VOC_CLASSES, then VOC_COLORMAP")
 
 
 def check_classes_in(fn) -> None:
-    """Exercise 3: ``fn(mask)`` lists the names of the classes in a mask, in index order,
-    void (255) left out."""
+    """Exercise 3: ``fn(mask)`` names the classes in a mask in index order, void (255) left out."""
+    g = torch.Generator().manual_seed(0)
+    masks = [torch.tensor([[0, 15, 15], [255, 5, 0]]), torch.full((2, 2), voc.VOID),
+             torch.tensor([[20, 3], [3, 20]])]  # the usual slips: void, order, repeats
+    masks += [torch.randint(0, voc.NUM_CLASSES, (6, 7), generator=g) for _ in range(3)]
     cases = [(mask, [voc.VOC_CLASSES[c] for c in sorted(set(mask.flatten().tolist()))
-                     if c != voc.VOID]) for mask in _probe_masks()]
+                     if c != voc.VOID]) for mask in masks]
     hint = ("take mask.unique(), drop 255 (void, not a class), and look each index up in "
             "voc.VOC_CLASSES")
     if check_function(fn, cases, "classes_in(mask)", hint,
-                      same=lambda got, expected: got is not None and list(got) == expected):
+                      same=lambda got, expected: matches(got, expected, list)):
         report(True, "classes_in(mask)")

@@ -1,7 +1,5 @@
 """Self-checks for notebook 01 (VOC data)."""
 
-from __future__ import annotations
-
 import numpy as np
 import torch
 
@@ -33,11 +31,6 @@ def check_rarest_class(answer) -> None:
            "use voc.pixel_counts and skip index 0 (background)")
 
 
-def _same_indices(got, expected) -> bool:
-    got = np.asarray(got)
-    return got.shape == expected.shape and np.array_equal(got.astype(np.int64), expected)
-
-
 def check_rgb_to_indices(fn) -> None:
     """Exercise 4: ``fn(rgb)`` maps an (H, W, 3) uint8 VOC label image to class indices, void
     255, and raises ``ValueError`` for a colour that is no class (never background)."""
@@ -46,7 +39,7 @@ def check_rgb_to_indices(fn) -> None:
     rgb = voc.PALETTE[idx]
     if not check_function(fn, [(rgb, idx)], "rgb_to_indices", "map each colour of "
                           "voc.VOC_COLORMAP to its index and voc.VOID_COLOR to 255",
-                          same=_same_indices):
+                          same=np.array_equal):
         return
     odd = rgb.copy()
     odd[3, 4] = (1, 2, 3)  # a colour no class has (a JPEG artefact, say)
@@ -54,10 +47,9 @@ def check_rgb_to_indices(fn) -> None:
         fn(odd)
     except ValueError:
         report(True, "rgb_to_indices")
-        return
     except Exception as exc:  # reported, not raised: a draft may fail in any way
         report(False, "rgb_to_indices", f"an unknown colour raised {type(exc).__name__}; "
                "raise a ValueError that names the colour")
-        return
-    report(False, "rgb_to_indices", "a colour that is no class must not become a label (d2l's "
-           "mistake turns it into background): raise a ValueError that names it")
+    else:
+        report(False, "rgb_to_indices", "a colour that is no class must not become a label "
+               "(d2l's mistake turns it into background): raise a ValueError that names it")

@@ -1,17 +1,15 @@
 """Self-checks for notebook 02 (segmentation tasks), for any image id the notebook asks about."""
 
-from __future__ import annotations
-
 from course_utils.data import instances, voc
 
-from . import report
+from . import matches, report
 
 
 def check_instance_counts(answer, root, image_id: str) -> None:
     """Exercise 1: ``{class name: number of objects}`` for the objects of ``image_id``."""
     expected = instances.count_by_class(instances.read_instances(root, image_id))
-    ok = isinstance(answer, dict) and {k: int(v) for k, v in answer.items()} == expected
-    report(ok, f"objects per class in {image_id}",
+    report(matches(answer, expected, lambda counts: {k: int(v) for k, v in counts.items()}),
+           f"objects per class in {image_id}",
            "each object id (not 0 or 255) of the object mask is one object; its class is "
            "the class mask's value under it; keys are names from voc.VOC_CLASSES")
 
@@ -21,11 +19,8 @@ def check_touching_pairs(answer, root, image_id: str) -> None:
     insts = instances.read_instances(root, image_id)
     label = {inst.id: inst.label for inst in insts}
     expected = {(a, b) for a, b in instances.touching_pairs(insts) if label[a] == label[b]}
-    try:
-        got = {tuple(sorted(int(v) for v in pair)) for pair in answer}
-    except (TypeError, ValueError):
-        got = None
-    report(got == expected,
+    report(matches(answer, expected, lambda pairs: {tuple(sorted(int(v) for v in pair))
+                                                    for pair in pairs}),
            f"touching same-class objects in {image_id}",
            "shift each object's mask one pixel up/down/left/right and look for overlap with "
            "another object of the same class")
@@ -38,6 +33,6 @@ def check_components_ok(answer, root, image_id: str) -> None:
     cls = voc.read_mask(voc.mask_path(root, image_id))
     found = instances.count_by_class(instances.instances_from_semantic(cls))
     expected = {name for name, n in truth.items() if found.get(name) == n}
-    ok = answer is not None and not isinstance(answer, str) and set(answer) == expected
-    report(ok, f"classes whose components count the objects of {image_id} right",
+    report(not isinstance(answer, str) and matches(answer, expected, set),
+           f"classes whose components count the objects of {image_id} right",
            "compare, class by class, scipy.ndimage.label's count with the number of objects")

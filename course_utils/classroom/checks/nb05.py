@@ -1,7 +1,5 @@
 """Self-checks for notebook 05 (U-Net), from running the networks the exercises ask about."""
 
-from __future__ import annotations
-
 import torch
 from torch import nn
 
@@ -11,8 +9,7 @@ from . import check_value
 
 
 def check_bottleneck_shape(answer, depth: int = 4, width: int = 16, size=(96, 128)) -> None:
-    """Exercise 1: the shape ``(1, C, H, W)`` of the deepest encoder features of
-    ``UNet(depth=depth, width=width)`` for one image of ``size`` (a multiple of ``2**depth``)."""
+    """Exercise 1: the shape ``(1, C, H, W)`` of ``UNet(depth, width)``'s deepest features."""
     net = models.UNet(depth=depth, width=width)
     (_, expected), = models.trace_shapes(net, torch.zeros(1, 3, *size),
                                          names=[f"down.{depth - 1}"])
@@ -30,9 +27,9 @@ def check_parameter_count(answer, depth: int = 2, width: int = 8, num_classes: i
                 rtol=0, atol=0)
 
 
-def unpadded_unet_output(size: int = 572, depth: int = 4) -> int:
-    """Output size of the original, unpadded U-Net path (Ronneberger et al., 2015), built layer
-    by layer with one channel: the skips' crops do not change the size."""
+def check_unpadded_output_size(answer, size: int = 572, depth: int = 4) -> None:
+    """Exercise 3: the output size of the original, unpadded U-Net (Ronneberger et al., 2015) for
+    a ``size`` input, from its path built with one channel (the skips' crops keep the size)."""
     def two_convs():
         return nn.Sequential(nn.Conv2d(1, 1, 3), nn.Conv2d(1, 1, 3))
 
@@ -43,12 +40,7 @@ def unpadded_unet_output(size: int = 572, depth: int = 4) -> int:
         x = two_convs()(x)
         for _ in range(depth):
             x = two_convs()(nn.ConvTranspose2d(1, 1, 2, stride=2)(x))
-    return x.shape[-1]
-
-
-def check_unpadded_output_size(answer, size: int = 572, depth: int = 4) -> None:
-    """Exercise 3: the output size of the original unpadded U-Net for a ``size`` input."""
-    check_value(answer, unpadded_unet_output(size, depth),
+    check_value(answer, x.shape[-1],
                 f"output size of the unpadded U-Net for {size} x {size}",
                 "every 3x3 conv without padding loses 2 pixels; pooling halves; up-conv doubles",
                 rtol=0, atol=0)

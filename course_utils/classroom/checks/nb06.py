@@ -1,7 +1,5 @@
 """Self-checks for notebook 06 (dilated convolution and DeepLab)."""
 
-from __future__ import annotations
-
 import torch
 
 from course_utils import models
@@ -10,16 +8,14 @@ from . import check_value
 
 
 def check_receptive_field(answer, layers=((3, 1, 1), (3, 1, 2), (3, 1, 4))) -> None:
-    """Exercise 1: the receptive field (pixels, along one axis) after ``layers``, each
-    ``(kernel, stride, dilation)``."""
+    """Exercise 1: the receptive field (px) of ``layers``, each ``(kernel, stride, dilation)``."""
     expected = models.receptive_field(layers)[-1][0]
     check_value(answer, expected, f"receptive field of {len(layers)} layers {list(layers)}",
                 "each layer adds dilation x (kernel - 1) x (the stride so far)", rtol=0, atol=0)
 
 
 def check_feature_size(answer, size: int = 500, output_stride: int = 16) -> None:
-    """Exercise 2: ``(H, W)`` of ``DeepLab(output_stride=...)``'s backbone features for a
-    ``size`` x ``size`` image, found by running the backbone."""
+    """Exercise 2: ``(H, W)`` of the DeepLab backbone's features for a ``size``-px square image."""
     net = models.DeepLab(output_stride=output_stride).eval()
     with torch.no_grad():
         feats = net.features(torch.zeros(1, 3, size, size))
@@ -39,8 +35,7 @@ def check_aspp_parameters(answer, in_channels: int = 2048, rates=(12, 24, 36),
 
 
 def check_valid_taps(answer, size: int = 6, rate: int = 5) -> None:
-    """Exercise 4: the share of a 3x3 filter's taps at ``rate`` that fall inside a ``size`` x
-    ``size`` map, averaged over positions."""
+    """Exercise 4: the mean share of a 3x3 filter's taps at ``rate`` inside a ``size``-px map."""
     check_value(answer, models.valid_tap_fraction(size, rate),
                 f"valid taps of a 3x3 filter at rate {rate} on a {size} x {size} map",
                 "per axis, the centre tap is always inside, each side tap for size - rate of "

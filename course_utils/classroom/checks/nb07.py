@@ -1,8 +1,6 @@
 """Self-checks for notebook 07 (losses), against PyTorch and torchvision rather than
 :mod:`course_utils.losses`, whose formulas the exercises rebuild."""
 
-from __future__ import annotations
-
 import math
 
 import torch
@@ -14,8 +12,7 @@ from . import check_value
 
 def check_pos_weight(answer, mask, ignore_index: int = 255) -> None:
     """``answer`` should be ``#negatives / #positives`` of ``mask``, void pixels not counted."""
-    m = torch.as_tensor(mask)
-    m = m[m != ignore_index]
+    m = mask[mask != ignore_index]
     pos = int((m == 1).sum())
     expected = (m.numel() - pos) / pos
     check_value(answer, expected, "pos_weight",
@@ -34,10 +31,7 @@ def check_focal_value(answer, p: float, y: int, alpha: float, gamma: float) -> N
 
 def check_weighted_ce(answer, logits, target, weight, ignore_index: int = 255) -> None:
     """``answer`` should be PyTorch's weighted mean cross-entropy of the example."""
-    expected = float(F.cross_entropy(torch.as_tensor(logits, dtype=torch.float64),
-                                     torch.as_tensor(target),
-                                     torch.as_tensor(weight, dtype=torch.float64),
-                                     ignore_index=ignore_index))
+    expected = F.cross_entropy(logits.double(), target, weight.double(), ignore_index=ignore_index)
     hint = ("sum of w[y] * (-log softmax) over the non-void pixels, divided by the sum of "
             "their weights w[y] (not by the number of pixels)")
     check_value(answer, expected, "weighted cross-entropy", hint, rtol=1e-3)

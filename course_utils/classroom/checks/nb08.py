@@ -1,7 +1,5 @@
 """Self-checks for notebook 08 (metrics)."""
 
-from __future__ import annotations
-
 import torch
 
 from course_utils.metrics import scores_from_matrix
@@ -39,13 +37,13 @@ def most_confused(matrix: torch.Tensor, class_names) -> tuple[str, str]:
 def check_most_confused(answer, matrix, class_names) -> None:
     """Exercise 2: the (ground truth, prediction) pair of different classes with most pixels."""
     expected = most_confused(matrix, list(class_names))
-    ok = isinstance(answer, tuple | list) and tuple(answer) == expected
-    report(ok, "the most confused pair of classes",
+    report(isinstance(answer, tuple | list) and tuple(answer) == expected,
+           "the most confused pair of classes",
            "answer (true class name, predicted class name): the largest cell off the diagonal")
 
 
-def _probe_matrices() -> list[torch.Tensor]:
-    """Matrices that separate a right ``miou`` from the usual slips (absent classes, axes)."""
+def check_miou_function(fn) -> None:
+    """Exercise 3: ``fn(matrix)`` returns the mIoU, leaving classes absent from both out."""
     g = torch.Generator().manual_seed(7)
     probes = [exercise_matrix(), torch.tensor([[5, 2, 0], [1, 0, 0], [0, 0, 0]])]
     for _ in range(3):
@@ -53,12 +51,7 @@ def _probe_matrices() -> list[torch.Tensor]:
         m[3, :] = 0
         m[:, 3] = 0  # class 3 absent from both: must be left out of the mean
         probes.append(m)
-    return probes
-
-
-def check_miou_function(fn) -> None:
-    """Exercise 3: ``fn(matrix)`` returns the mIoU, leaving classes absent from both out."""
-    cases = [(m, scores_from_matrix(m)["miou"]) for m in _probe_matrices()]
+    cases = [(m, scores_from_matrix(m)["miou"]) for m in probes]
     hint = ("IoU = TP / (row + column - TP); skip the classes whose row and column are both "
             "empty (0 / 0), do not count them as 0")
     if check_function(fn, cases, "miou(matrix)", hint):

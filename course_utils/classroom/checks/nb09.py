@@ -1,7 +1,5 @@
 """Self-checks for notebook 09 (capstone)."""
 
-from __future__ import annotations
-
 import torch
 from torch.utils.data import DataLoader
 

@@ -4,8 +4,6 @@
 """
 
 from .fetch import DownloadError
-from .voc2012 import FILENAME, MIRRORS, SHA1, SIZE, download_tar, download_voc
+from .voc2012 import FILENAME, MIRRORS, SHA1, SIZE, download_voc
 
-__all__ = [
-    "download_tar", "download_voc", "FILENAME", "MIRRORS", "SHA1", "SIZE", "DownloadError",
-]
+__all__ = ["download_voc", "FILENAME", "MIRRORS", "SHA1", "SIZE", "DownloadError"]

@@ -17,10 +17,8 @@ from .fetch import DownloadError, check_space
 
 
 def extract(tar: Path, dest: Path) -> Path:
-    """Unpack ``tar`` so that ``<dest>/VOCdevkit/VOC2012`` appears complete, or not at all.
-
-    Anything else in ``<dest>/VOCdevkit`` (other years, the learner's files) is left alone.
-    """
+    """Unpack ``tar`` so that ``<dest>/VOCdevkit/VOC2012`` appears complete, or not at all;
+    anything else in ``<dest>/VOCdevkit`` (other years, the learner's files) is left alone."""
     final = dest / "VOCdevkit" / "VOC2012"
     check_space(dest, tar.stat().st_size, f"unpacking {tar.name}")
     tmp = Path(tempfile.mkdtemp(prefix=".VOCdevkit-unpacking-", dir=dest))
@@ -41,22 +39,10 @@ def extract(tar: Path, dest: Path) -> Path:
     return final
 
 
-def existing(final: Path) -> Path:
-    """An existing ``VOCdevkit/VOC2012``: returned if valid, never touched if not."""
-    try:
-        return voc.find_voc_root(final)
-    except voc.VOCDataError as exc:
-        raise DownloadError(f"{final} exists but is not a complete VOC 2012 folder ({exc}). "
-                            "It was left untouched; move it away or fix it, then run again."
-                            ) from None
-
-
 def _unpack(tar: Path, into: Path) -> None:
     """Extract every member of ``tar`` into ``into``; an unsafe member or a cut tar raises.
-
-    tarfile takes a header cut in half (or garbled) for the end of the archive and stops without
-    an error, so the end-of-archive marker, 1024 zero bytes, must follow the last member read.
-    """
+    tarfile takes a header cut in half for the end of the archive and stops without an error,
+    so the end-of-archive marker, 1024 zero bytes, must follow the last member read."""
     try:
         with tarfile.open(tar) as archive:
             archive.extractall(into, filter=_refuse_absolute)
@@ -72,11 +58,8 @@ def _unpack(tar: Path, into: Path) -> None:
 
 
 def _refuse_absolute(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo:
-    """tarfile's ``data`` filter, also refusing absolute names, whose ``/`` it would strip.
-
-    The filter (Python 3.11.4+) refuses members that would land outside ``dest``, links out of
-    it or to absolute paths, and device files.
-    """
+    """tarfile's ``data`` filter (members outside ``dest``, links out of it, device files), also
+    refusing absolute names, whose ``/`` it would strip."""
     if member.name.startswith("/"):
         raise tarfile.AbsolutePathError(member)
     return tarfile.data_filter(member, dest)

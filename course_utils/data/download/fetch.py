@@ -41,9 +41,7 @@ def check_space(folder: Path, needed: int, what: str) -> None:
 def fetch(urls, part: Path, tar: Path, sha1: str, size: int | None, timeout: tuple,
           retries: int, progress: bool) -> list[str]:
     """Fill ``part`` from the first mirror that works and rename it ``tar``; why others failed.
-
-    A ``part`` already as long as the file is checked first, without network.
-    """
+    A ``part`` already as long as the file is checked first, without network."""
     if size is not None and _length(part) >= size and _promote(part, tar, sha1, size) is None:
         return []
     if size is not None:  # the rest of the download, then about as much again to unpack
@@ -89,10 +87,8 @@ def _get_resuming(url, part: Path, size, timeout, retries: int, bar) -> None:
 
 def _get(url, part: Path, size, timeout, bar) -> None:
     """One streamed GET of ``url`` into ``part``, asking only for the bytes ``part`` lacks.
-
-    206 appends to ``part``; 200 means the server ignored Range, so ``part`` restarts at byte 0;
-    416 means ``part`` is longer than the file: it is deleted and the file fetched anew.
-    """
+    206 appends to ``part``; 200 (Range ignored) restarts it at byte 0; 416 (``part`` longer
+    than the file) deletes it and fetches the file anew."""
     offset = _length(part)
     headers = {"Accept-Encoding": "identity"} | ({"Range": f"bytes={offset}-"} if offset else {})
     with requests.get(url, stream=True, timeout=timeout, headers=headers) as resp:
@@ -123,11 +119,8 @@ def _length(path: Path) -> int:
 
 
 def _reason(exc: BaseException, timeout: tuple) -> str:
-    """Why a mirror failed, in a few words: which timeout ran out, or the innermost cause.
-
-    requests wraps the cause ("[Errno 111] Connection refused") in urllib3's long messages, and
-    reports a timeout in the middle of the body as a ConnectionError.
-    """
+    """Why a mirror failed, in a few words: which timeout ran out, or the innermost cause
+    (requests wraps it in urllib3's long messages; a timeout mid-body is a ConnectionError)."""
     root = exc
     while isinstance(exc, requests.RequestException) and (root.__cause__ or root.__context__):
         root = root.__cause__ or root.__context__

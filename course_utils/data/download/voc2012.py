@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .. import voc
-from .extract import existing, extract
+from .extract import extract
 from .fetch import DownloadError, check_file, fetch
 
 FILENAME = "VOCtrainval_11-May-2012.tar"
@@ -30,33 +30,24 @@ READ_TIMEOUT = 60.0  # seconds without a byte before a stalled transfer is aband
 RETRIES = 3  # extra resumes of one mirror, made only while it keeps delivering bytes
 
 
-def download_voc(dest: str | os.PathLike | None = None, urls: Sequence[str] | None = None,
-                 **options) -> Path:
+def download_voc(dest: str | os.PathLike | None = None, urls: Sequence[str] | str | None = None,
+                 *, filename: str = FILENAME, expected_sha1: str = SHA1, size: int | None = SIZE,
+                 progress: bool = True, connect_timeout: float = CONNECT_TIMEOUT,
+                 read_timeout: float = READ_TIMEOUT, retries: int = RETRIES) -> Path:
     """Make sure ``<dest>/VOCdevkit/VOC2012`` holds VOC 2012 and return that folder.
 
-    ``dest`` defaults to the course's ``data/`` and ``urls`` to :data:`MIRRORS`, tried in order;
-    ``options`` are :func:`download_tar`'s (tests describe a small tar and short timeouts).
+    ``dest`` defaults to the course's ``data/``, ``urls`` to :data:`MIRRORS`. A tar in ``dest``
+    that fails its SHA-1 check is left as is: the learner may have put it there by hand.
     """
     dest = Path(dest if dest is not None else voc.DATA_DIR).expanduser()
     final = dest / "VOCdevkit" / "VOC2012"
     if final.exists():
-        return existing(final)
-    return extract(download_tar(dest, MIRRORS if urls is None else urls, **options), dest)
-
-
-def download_tar(dest: str | os.PathLike, urls: Sequence[str] | str = MIRRORS, *,
-                 filename: str = FILENAME, expected_sha1: str = SHA1, size: int | None = SIZE,
-                 progress: bool = True, connect_timeout: float = CONNECT_TIMEOUT,
-                 read_timeout: float = READ_TIMEOUT, retries: int = RETRIES) -> Path:
-    """``<dest>/<filename>`` with the expected SHA-1, downloaded from the first mirror that works.
-
-    ``size`` may be ``None`` (unknown); ``progress=False`` silences the progress bar. A verified
-    file already there is returned without network; one that fails the check is left untouched
-    and reported, since the learner may have put it there by hand. Every failure raises
-    :class:`DownloadError`; when no mirror works, it says why each failed and how to place VOC
-    by hand.
-    """
-    dest = Path(dest).expanduser()
+        try:
+            return voc.find_voc_root(final)
+        except voc.VOCDataError as exc:
+            raise DownloadError(f"{final} exists but is not a complete VOC 2012 folder ({exc}). "
+                                "It was left untouched; move it away or fix it, then run again."
+                                ) from None
     tar = dest / filename
     try:
         dest.mkdir(parents=True, exist_ok=True)
@@ -66,14 +57,15 @@ def download_tar(dest: str | os.PathLike, urls: Sequence[str] | str = MIRRORS, *
         if problem := check_file(tar, expected_sha1, size):
             raise DownloadError(f"{tar}: already exists but has {problem}. It was left as is; "
                                 "delete it or move it away and run again.")
-        return tar
-    part = dest / (filename + ".part")
-    urls = [urls] if isinstance(urls, str) else list(urls)
-    failures = fetch(urls, part, tar, expected_sha1, size, (connect_timeout, read_timeout),
-                     retries, progress)
-    if tar.exists():
-        return tar
-    raise DownloadError(_how_to(dest, filename, expected_sha1, failures, part))
+    else:
+        part = dest / (filename + ".part")
+        urls = MIRRORS if urls is None else urls
+        urls = [urls] if isinstance(urls, str) else list(urls)
+        failures = fetch(urls, part, tar, expected_sha1, size, (connect_timeout, read_timeout),
+                         retries, progress)
+        if not tar.exists():
+            raise DownloadError(_how_to(dest, filename, expected_sha1, failures, part))
+    return extract(tar, dest)
 
 
 def _how_to(dest: Path, filename: str, sha1: str, failures: list[str], part: Path) -> str:
@@ -81,14 +73,13 @@ def _how_to(dest: Path, filename: str, sha1: str, failures: list[str], part: Pat
     tried = "\n".join(f"  - {f}" for f in failures) or "  (no mirror given)"
     kept = (f"\nThe partial download {part} ({part.stat().st_size:,} bytes) was kept; running "
             "again resumes it." if part.exists() else "")
-    return (
-        f"could not download {filename} into {dest}. Mirrors tried:\n{tried}{kept}\n"
-        "To place VOC 2012 by hand, either\n"
-        f"  * download {filename} on a machine with internet (from a URL above; SHA-1 {sha1}),"
-        f" copy it to {dest / filename} and run `python -m course_utils.data.download --dest "
-        f"{dest}` again: it checks and unpacks the file without network; or\n"
-        f"  * use a VOCdevkit you already have: set {voc.ENV_VAR}=/path/to/VOCdevkit/VOC2012 "
-        "or pass that path to course_utils.data.find_voc_root(path).")
+    return (f"could not download {filename} into {dest}. Mirrors tried:\n{tried}{kept}\n"
+            "To place VOC 2012 by hand, either\n"
+            f"  * download {filename} on a machine with internet (from a URL above; SHA-1 "
+            f"{sha1}), copy it to {dest / filename} and run `python -m course_utils.data.download "
+            f"--dest {dest}` again: it checks and unpacks the file without network; or\n"
+            f"  * use a VOCdevkit you already have: set {voc.ENV_VAR}=/path/to/VOCdevkit/VOC2012 "
+            "or pass that path to course_utils.data.find_voc_root(path).")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,12 +1,8 @@
 """The bundled mini data set: a deterministic generator of VOC 2012-format segmentation data.
 
-``python -m course_utils.data.synth`` writes ``data/voc-mini/VOC2012`` in VOC's layout (JPEGs,
-palette PNG class and object masks, split files) with the 21 VOC classes; ``--check``
-regenerates into a temporary folder and compares with the committed files; ``--stats`` prints
-the statistics that ``data/README.md`` shows. What the images hold, and why: ``data/README.md``.
+``python -m course_utils.data.synth`` writes ``data/voc-mini/VOC2012`` in VOC's layout; what the
+images hold, and why: ``data/README.md``.
 """
-
-from __future__ import annotations
 
 import argparse
 import filecmp
@@ -51,11 +47,8 @@ def split_ids(n_train: int = N_TRAIN, n_val: int = N_VAL) -> dict[str, list[str]
 
 def generate(out: str | os.PathLike = MINI_VOC_DIR, n_train: int = N_TRAIN, n_val: int = N_VAL,
              seed: int = SEED) -> Path:
-    """Write the whole set under ``out`` (a ``VOC2012`` folder) and return it.
-
-    ``trainval.txt`` is removed first and written last: its presence means "data ready".
-    Files of ids no longer in the set are removed, so a smaller run leaves no strays.
-    """
+    """Write the whole set under ``out`` (a ``VOC2012`` folder) and return it. ``trainval.txt``
+    is written last (its presence means "data ready"); files of ids no longer in the set go."""
     splits = split_ids(n_train, n_val)
     out = Path(out)
     sets = out / "ImageSets" / "Segmentation"
@@ -75,15 +68,9 @@ def generate(out: str | os.PathLike = MINI_VOC_DIR, n_train: int = N_TRAIN, n_va
 
 
 # --------------------------------------------------------------------------- checking
-def _relative_files(root: Path) -> list[str]:
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
-
-
 def _differs(a: Path, b: Path) -> str | None:
-    """Why files ``a`` (committed) and ``b`` (regenerated) differ, or None when they agree.
-
-    Masks and split files must be byte-identical; JPEGs must decode to the same pixels (their
-    bytes may differ with the JPEG library version)."""
+    """Why files ``a`` (committed) and ``b`` (regenerated) differ, or None. JPEGs need only decode
+    to the same pixels: their bytes may differ with the JPEG library version."""
     if a.suffix == ".jpg":
         pa, pb = (np.asarray(Image.open(p).convert("RGB"), int) for p in (a, b))
         if pa.shape != pb.shape:
@@ -103,7 +90,8 @@ def compare(committed: str | os.PathLike, regenerated: str | os.PathLike,
     or None; ``files`` (relative paths) limits the comparison, default every file of either."""
     committed, regenerated = Path(committed), Path(regenerated)
     if files is None:
-        files = sorted({*_relative_files(committed), *_relative_files(regenerated)})
+        files = sorted({p.relative_to(root).as_posix() for root in (committed, regenerated)
+                        for p in root.rglob("*") if p.is_file()})
     for rel in files:
         if not (regenerated / rel).is_file():
             return f"{committed / rel}: not generated (a stray file?)"
@@ -124,8 +112,7 @@ def check(root: str | os.PathLike = MINI_VOC_DIR, n_train: int = N_TRAIN, n_val:
 
 # --------------------------------------------------------------------------- statistics
 def stats(root: str | os.PathLike = MINI_VOC_DIR) -> dict:
-    """Statistics of a VOC-format folder, computed from its files: split sizes, per-class
-    pixels, images and objects, void share, objects per image, image sizes, total bytes."""
+    """Statistics of a VOC-format folder, computed from its files (for ``data/README.md``)."""
     root = Path(root)
     ids = {s: (root / "ImageSets/Segmentation" / f"{s}.txt").read_text().split()
            for s in ("train", "val")}

@@ -1,10 +1,5 @@
-"""Scenes of the mini data set: where objects go, what occludes what, the void band, rendering.
-
-Everything in an image comes from ``numpy.random.default_rng([seed, index])``, so any image
-can be regenerated on its own and nothing depends on the thread count.
-"""
-
-from __future__ import annotations
+"""Scenes of the mini data set: where objects go, what occludes what, the void band, rendering;
+each image from its own generator (see ``SEED``), so none depends on another or on threads."""
 
 import numpy as np
 from scipy import ndimage
@@ -31,11 +26,8 @@ CLASS_PROBS = CLASS_WEIGHTS / CLASS_WEIGHTS.sum()
 
 # --------------------------------------------------------------------------- scene layout
 def _plan(rng, h, w):
-    """Random objects for an ``h x w`` image, in drawing order (later ones occlude earlier).
-
-    Each object is a dict: class, centre, half height (px), rotation, mirror. About a third
-    of the images get a *touching pair* of one class, which the class mask alone cannot split.
-    """
+    """Random objects for an ``h x w`` image, in drawing order (later ones occlude earlier);
+    a third of the images get a *touching pair* of one class, which the class mask cannot split."""
     n = int(min(1 + rng.poisson(1.8), 6))
     objects = []
     for _ in range(n):

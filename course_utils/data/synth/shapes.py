@@ -1,11 +1,5 @@
-"""The look of the mini data set's objects: per-class silhouettes, textures and colours.
-
-Every class has its own silhouette (aeroplane = cross, bottle = tall and narrow, ...) and
-texture (stripes, checks, dots, fur, ...), while colours come from distributions shared by all
-classes: a set whose classes differ only by colour would teach nothing about segmentation.
-"""
-
-from __future__ import annotations
+"""The look of the mini data set's objects: a silhouette and a texture per class, while colours
+overlap across classes (a set whose classes differ only by colour would teach nothing)."""
 
 import colorsys
 
@@ -180,11 +174,8 @@ def noise_fields(rng, shape):
 
 
 def texture(kind, period, angle, x, y, v, noise):
-    """A texture value in [0, 1] at local pixel coordinates ``x, y`` (rotated with the object).
-
-    ``period`` is in pixels and ``angle`` in degrees; ``v`` (shape units) shades top to bottom;
-    ``noise`` is the (fine, coarse) pair from :func:`noise_fields`.
-    """
+    """A texture value in [0, 1] at object-local pixel coordinates ``x, y``; ``period`` in px,
+    ``angle`` in degrees, ``v`` shades top to bottom, ``noise`` from :func:`noise_fields`."""
     fine, coarse = noise
     a = np.deg2rad(angle)
     along = x * np.cos(a) + y * np.sin(a)
