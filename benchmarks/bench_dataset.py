@@ -2,7 +2,7 @@
 
 Measured on the same VOC-format folder, each side in a fresh subprocess (so peak memory is its
 own): construction time, one epoch of random crops read as training reads them (a shuffled
-DataLoader, batches of 16, as ``voc_dataset.loaders`` builds it: our items stay uint8 and each
+DataLoader, batches of 16, as ``course_utils.data.loaders`` builds it: our items stay uint8 and each
 batch is normalised after collation; the best of 3 epochs), the same items read one by one
 without batching (normalised item by item), peak resident memory above the interpreter with
 torch imported, and how many images each keeps. Our sides run the training pipeline (random
@@ -76,7 +76,7 @@ def worker(side: str, root: str, crop: tuple[int, int], epochs: int = 3) -> dict
         assert image.shape[-2:] == crop and label.shape == crop
     t2 = time.perf_counter()
     collate = None
-    if side != "d2l":  # as voc_dataset.loaders reads it: raw items, normalised per batch
+    if side != "d2l":  # as course_utils.data.loaders reads it: raw items, normalised per batch
         ds.transform, ds.raw, collate = make(False), True, NormalizeBatch()
     loader = torch.utils.data.DataLoader(ds, batch_size=16, shuffle=True, drop_last=True,
                                          generator=torch.Generator().manual_seed(0),
@@ -196,7 +196,7 @@ def table(root: str, crop, sides: dict[str, dict], n_listed: int, rounds: int) -
         "access, so construction is instant and memory stays flat, and each item pays the "
         "decoding d2l paid up front. `cache=True` decodes once and keeps uint8 images and "
         "labels (4 bytes a pixel): each item is then a crop of bytes. In the DataLoader rows "
-        "(the epoch training pays, as `voc_dataset.loaders` builds it, best of 3 epochs) our "
+        "(the epoch training pays, as `course_utils.data.loaders` builds it, best of 3 epochs) our "
         "items stay bytes and `NormalizeBatch` converts and normalises each collated batch in "
         "one pass, bit-identical to normalising item by item; the item rows normalise each "
         "item, as a reader without a DataLoader gets it. The default pipeline is "

@@ -1,4 +1,4 @@
-"""Training throughput of FCN-ResNet18: our ``train.fit`` vs d2l's ``train_ch13``, one run.
+"""Training throughput of FCN-ResNet18: our ``training.fit`` vs d2l's ``train_ch13``, one run.
 
 Both sides train the same network (``course_utils.models.FCN``, variant 8s, random init; one
 copy each, started from the same weights) on the same in-memory batches of VOC crops (the
@@ -52,7 +52,7 @@ SETTINGS = {  # device type -> crop (H, W), batch size, steps, minimum ours/d2l 
     "cpu": {"crop": (64, 96), "batch": 8, "steps": 6, "min_ratio": 0.8},
 }
 LR, WEIGHT_DECAY = 1e-3, 1e-3
-OURS, D2L = "ours: course_utils.training.loop.fit", "d2l.train_ch13"
+OURS, D2L = "ours: course_utils.training.fit", "d2l.train_ch13"
 CLOCKS = ("wall", "cpu")
 D2L_MIN_STEPS = 5  # train_ch13 computes i % (num_batches // 5): fewer batches divide by zero
 
@@ -194,7 +194,7 @@ def main(argv=None) -> int:
         title = (f"CPU, small crops ({platform.processor() or platform.machine()}, "
                  f"torch.set_num_threads({args.threads}))")
     text, ok = section(title, device, s, measure(device, s, args.rounds), args.rounds)
-    header = ["# Training throughput: course_utils.training.loop.fit vs d2l.train_ch13", "",
+    header = ["# Training throughput: course_utils.training.fit vs d2l.train_ch13", "",
               f"torch {torch.__version__}. " + " ".join(__doc__.split("\n\n")[1:3]).replace(
                   "\n", " "), "", "Regenerate: `python benchmarks/bench_train.py`.", ""]
     if device.type != "cuda":

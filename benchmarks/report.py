@@ -3,7 +3,7 @@
 Runs, one after the other on a quiet machine: the dataset benchmark (our VOCSegDataset, lazy and
 cached, vs d2l.VOCSegDataset: construction, an epoch of crops, memory), the confusion-matrix
 benchmark (vs torchmetrics and a naive loop, CPU and GPU when present), the training benchmark
-(train.fit vs d2l.train_ch13; on a GPU 320 x 480 crops with AMP and channels_last vs d2l's
+(training.fit vs d2l.train_ch13; on a GPU 320 x 480 crops with AMP and channels_last vs d2l's
 float32 loop) and the strict nbval time of every notebook. Each side-by-side ratio comes from
 the same run; the page says on what machine.
 

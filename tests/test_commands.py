@@ -55,3 +55,33 @@ def test_reference_interrupted_says_in_one_line_how_to_resume(monkeypatch, capsy
     assert cli.main(["--only", "fcn8s"]) == 130
     err = capsys.readouterr().err
     assert err == "interrupted; run the same command to resume\n"
+
+
+def test_an_interrupted_reference_command_stops_its_workers_at_once():
+    """Ctrl-C in the main process (here raised where it lands, while recording the first run)
+    stops the other workers instead of letting them train every queued run first."""
+    import multiprocessing as mp
+    import time
+
+    from voc_fixtures import sleepy_job
+
+    from course_utils.reference import runs
+
+    def record(name, entry):
+        raise KeyboardInterrupt
+
+    jobs = [("quick", {"seconds": 0.2})] + [(f"slow{i}", {"seconds": 60}) for i in range(3)]
+    start = time.perf_counter()
+    with mp.Manager() as manager, pytest.raises(KeyboardInterrupt):
+        runs._in_processes(sleepy_job, jobs, 2, manager.Queue(), _Bar(), record)
+    assert time.perf_counter() - start < 30
+    time.sleep(0.5)
+    assert not [p for p in mp.active_children() if p.name.startswith("SpawnProcess")]
+
+
+class _Bar:
+    def set_postfix_str(self, text):
+        pass
+
+    def update(self):
+        pass

@@ -609,3 +609,11 @@ def test_ce_dice_is_the_sum_of_its_parts():
     expected = F.cross_entropy(logits, target, ignore_index=255) + 0.5 * losses.soft_dice_loss(
         logits, target)
     torch.testing.assert_close(losses.ce_dice_loss(logits, target, dice_weight=0.5), expected)
+
+
+@pytest.mark.parametrize("loss", ["weighted_cross_entropy", "softmax_focal_loss"])
+def test_a_softmax_loss_over_one_class_is_refused(loss):
+    """Softmax over one class is 1 everywhere: the loss would be a silent 0 or NaN."""
+    fn = getattr(losses, loss)
+    with pytest.raises(ValueError, match="C >= 2"):
+        fn(torch.randn(2, 1, 4, 4), torch.zeros(2, 4, 4, dtype=torch.long))

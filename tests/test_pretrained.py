@@ -121,3 +121,20 @@ def test_photos_load_by_name_or_path_and_bad_paths_are_named(tmp_path):
     assert pretrained.photo(mine).shape == (3, 20, 30)
     with pytest.raises(ValueError, match="nope.jpg"):
         pretrained.photo(tmp_path / "nope.jpg")
+
+
+def test_a_failed_download_leaves_no_part_file(empty_cache):
+    with stalled_server() as url:
+        with pytest.raises(pretrained.WeightsUnavailable):
+            pretrained.fetch_state_dict(f"{url}/fcn_resnet50_coco-1167a1af.pth", timeout=0.5)
+    assert not list(empty_cache.rglob("*.part"))
+
+
+def test_a_damaged_cached_file_is_named_with_what_to_do(empty_cache):
+    url = segmentation.FCN_ResNet50_Weights.DEFAULT.url
+    path = pretrained.cache_path(url)
+    os.makedirs(os.path.dirname(path))
+    with open(path, "wb") as f:
+        f.write(b"not a checkpoint")
+    with pytest.raises(pretrained.WeightsUnavailable, match="cannot be read.*delete it"):
+        pretrained.fetch_state_dict(url)

@@ -3,6 +3,7 @@ stand-ins the tests share."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -35,3 +36,10 @@ def make_voc(root: Path, sizes=((40, 60), (50, 30), (24, 24)), split="train", se
     return voc
 
 
+
+
+def sleepy_job(name, cfg, report):
+    """A stand-in for a reference run in a worker process: it reports, then sleeps."""
+    report((name, 1))
+    time.sleep(cfg["seconds"])
+    return {"name": name}

@@ -7,7 +7,7 @@ plain tensor ops (a fast path for cached data); :mod:`.instances` turns masks in
 :mod:`.synth` (the mini set) and :mod:`.download` (real VOC) have command lines of their own.
 """
 
-from . import augment_v2, instances, pair_transforms, voc
+from . import augment_v2, dataset, download, instances, pair_transforms, synth, voc
 from .augment_v2 import eval_transform, train_transform
 from .dataset import VOCSegDataset, apply_v2, crop_dataset, loaders
 from .pair_transforms import IMAGENET_MEAN, IMAGENET_STD, NormalizeBatch, denormalize
@@ -32,5 +32,5 @@ __all__ = [
     "read_example", "read_image", "read_mask", "read_split", "VOC_CLASSES", "VOCDataError",
     "VOID", "apply_v2", "crop_dataset", "loaders", "VOCSegDataset", "eval_transform",
     "train_transform", "denormalize", "IMAGENET_MEAN", "IMAGENET_STD", "NormalizeBatch",
-    "augment_v2", "instances", "pair_transforms", "voc",
+    "augment_v2", "dataset", "download", "instances", "pair_transforms", "synth", "voc",
 ]

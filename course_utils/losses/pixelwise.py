@@ -48,6 +48,9 @@ def _class_target(logits, target, ignore_index):
         raise ValueError(f"target has shape {tuple(target.shape)}; logits "
                          f"{tuple(logits.shape)} need target {expected}")
     num_classes = logits.shape[1]
+    if num_classes < 2:  # softmax over one class is 1 everywhere: a silent 0 or NaN loss
+        raise ValueError(f"logits {tuple(logits.shape)} have {num_classes} class; a softmax "
+                         "loss needs C >= 2 (for one class use the binary losses)")
     valid = _not_ignored(target, ignore_index)
     bad = valid & ((target < 0) | (target >= num_classes))
     if bad.any():

@@ -64,8 +64,8 @@ class ConfusionMatrix:
         n = self.num_classes
         pred = _checked_labels(pred, target, n, self.ignore_index)
         inds = n * target.long() + pred  # each pixel's bin: row target, column pred
-        if self.ignore_index is not None:  # void pixels into one extra bin, cut off below
-            inds.masked_fill_(target == self.ignore_index, n**2)  # (no copy, unlike target[k])
+        if self.ignore_index is not None:  # notebook 08 drops void with target[keep]; here void
+            inds.masked_fill_(target == self.ignore_index, n**2)  # goes to an extra bin, cut off
         counts = torch.bincount(inds.flatten(), minlength=n**2 + 1)[:n**2]
         self.matrix += counts.reshape(n, n).to(self.matrix.device)
         return self

@@ -15,7 +15,7 @@ from torch import nn
 from .pretrained import PROBE_TIMEOUT, WeightsUnavailable, fetch_state_dict
 
 
-def _check_positive_ints(**values) -> None:
+def check_positive_ints(**values) -> None:
     """Raise ValueError naming the first argument that is not a positive int."""
     for name, value in values.items():
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:

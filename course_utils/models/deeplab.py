@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .backbone import _check_positive_ints, take_resnet18_stages
+from .backbone import check_positive_ints, take_resnet18_stages
 
 
 def receptive_field(layers) -> list[tuple[int, int]]:
@@ -23,7 +23,7 @@ def receptive_field(layers) -> list[tuple[int, int]]:
     """
     r, jump, out = 1, 1, []
     for k, s, d in layers:
-        _check_positive_ints(kernel=k, stride=s, dilation=d)
+        check_positive_ints(kernel=k, stride=s, dilation=d)
         r, jump = r + d * (k - 1) * jump, jump * s
         out.append((r, jump))
     return out
@@ -74,7 +74,7 @@ class ASPP(nn.Module):
 
     def __init__(self, in_channels: int, rates=(12, 24, 36), out_channels: int = 256):
         super().__init__()
-        _check_positive_ints(in_channels=in_channels, out_channels=out_channels,
+        check_positive_ints(in_channels=in_channels, out_channels=out_channels,
                              **{f"rate {r!r}": r for r in rates})
         self.convs = nn.ModuleList([conv_bn_relu(in_channels, out_channels)]
                                    + [conv_bn_relu(in_channels, out_channels, 3, r)
@@ -107,7 +107,7 @@ class DeepLab(nn.Module):
         super().__init__()
         if output_stride not in (8, 16):
             raise ValueError(f"output_stride must be 8 or 16, got {output_stride!r}")
-        _check_positive_ints(num_classes=num_classes, width=width)
+        check_positive_ints(num_classes=num_classes, width=width)
         take_resnet18_stages(self, pretrained)
         if output_stride == 8:
             dilate_(self.layer3, 2)
@@ -127,7 +127,7 @@ def valid_tap_fraction(size: int, rate: int, kernel: int = 3) -> float:
     """Share of a dilated ``kernel`` x ``kernel`` filter's taps that land inside a ``size`` x
     ``size`` map (not on the zero padding), averaged over the output positions: as ``rate``
     nears ``size`` only the centre tap is left, a 1 x 1 convolution (DeepLabv3, figure 4)."""
-    _check_positive_ints(size=size, rate=rate, kernel=kernel)
+    check_positive_ints(size=size, rate=rate, kernel=kernel)
     ones = torch.ones(1, 1, size, size, dtype=torch.float64)
     weight = torch.ones(1, 1, kernel, kernel, dtype=torch.float64)
     counts = F.conv2d(ones, weight, padding=rate * (kernel // 2), dilation=rate)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .backbone import _check_positive_ints, pad_to_multiple, take_resnet18_stages
+from .backbone import check_positive_ints, pad_to_multiple, take_resnet18_stages
 from .upsampling import bilinear_upsampler
 
 FCN_VARIANTS = ("32s", "16s", "8s")
@@ -32,7 +32,7 @@ class FCN(nn.Module):
         super().__init__()
         if variant not in FCN_VARIANTS:
             raise ValueError(f"variant must be one of {FCN_VARIANTS}, got {variant!r}")
-        _check_positive_ints(num_classes=num_classes)
+        check_positive_ints(num_classes=num_classes)
         self.variant = variant
         take_resnet18_stages(self, pretrained)
         self.score4 = nn.Conv2d(512, num_classes, 1)

@@ -43,28 +43,39 @@ def cache_path(url: str) -> str:
 
 def _download(url: str, path: str, timeout: float) -> None:
     """Stream ``url`` into ``path`` through a ``.part`` file, renamed only once the SHA-256
-    prefix in torch.hub's file name (``name-<hash>.pth``) matches."""
+    prefix in torch.hub's file name (``name-<hash>.pth``) matches; no ``.part`` is left behind."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     part, digest = path + ".part", hashlib.sha256()
-    with requests.get(url, stream=True, timeout=timeout) as reply, open(part, "wb") as f:
-        reply.raise_for_status()
-        for chunk in reply.iter_content(1 << 20):
-            f.write(chunk)
-            digest.update(chunk)
-    expected = torch.hub.HASH_REGEX.search(os.path.basename(url))
-    if expected and not digest.hexdigest().startswith(expected.group(1)):
-        os.remove(part)
-        raise ValueError(f"the file downloaded from {url} does not match its SHA-256")
-    os.replace(part, path)
+    try:
+        with requests.get(url, stream=True, timeout=timeout) as reply:
+            reply.raise_for_status()
+            with open(part, "wb") as f:
+                for chunk in reply.iter_content(1 << 20):
+                    f.write(chunk)
+                    digest.update(chunk)
+        expected = torch.hub.HASH_REGEX.search(os.path.basename(url))
+        if expected and not digest.hexdigest().startswith(expected.group(1)):
+            raise ValueError(f"the file downloaded from {url} does not match its SHA-256")
+        os.replace(part, path)
+    finally:
+        if os.path.exists(part):
+            os.remove(part)
 
 
 def fetch_state_dict(url: str, timeout: float = PROBE_TIMEOUT) -> dict:
     """The state dict at ``url``: from the torch hub cache, else downloaded into it, never
     waiting longer than ``timeout`` seconds for bytes; :class:`WeightsUnavailable` if neither."""
     cached = cache_path(url)
+    if os.path.isfile(cached):
+        try:
+            return torch.load(cached, map_location="cpu", weights_only=True)
+        except Exception as e:  # noqa: BLE001 - any failure to read means a damaged file
+            reason = f"{type(e).__name__}, a damaged or partial file"
+            raise WeightsUnavailable(
+                f"{cached} cannot be read ({reason}); delete it and run this again with "
+                "internet to download it afresh", reason) from None
     try:
-        if not os.path.isfile(cached):
-            _download(url, cached, timeout)
+        _download(url, cached, timeout)
         return torch.load(cached, map_location="cpu", weights_only=True)
     except (requests.RequestException, OSError, RuntimeError, ValueError) as e:
         reason = f"{type(e).__name__}: {e}"

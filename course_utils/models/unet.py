@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .backbone import _check_positive_ints, pad_to_multiple
+from .backbone import check_positive_ints, pad_to_multiple
 
 
 def double_conv(in_channels: int, out_channels: int) -> nn.Sequential:
@@ -28,7 +28,7 @@ class UNet(nn.Module):
     def __init__(self, in_channels: int = 3, num_classes: int = 21, depth: int = 4,
                  width: int = 64):
         super().__init__()
-        _check_positive_ints(in_channels=in_channels, num_classes=num_classes, depth=depth,
+        check_positive_ints(in_channels=in_channels, num_classes=num_classes, depth=depth,
                              width=width)
         self.stride = 2 ** depth
         chans = [width * 2 ** i for i in range(depth + 1)]

@@ -5,14 +5,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .backbone import _check_positive_ints
+from .backbone import check_positive_ints
 
 
 def bilinear_kernel(in_channels: int, out_channels: int, kernel_size: int) -> torch.Tensor:
     """A ``ConvTranspose2d`` weight ``(in, out, k, k)`` that upsamples each channel on its own
     with the "tent" filter ``(1 - |i - c| / f) (1 - |j - c| / f)``, ``f = ceil(k / 2)``; in
     :func:`bilinear_upsampler` it matches ``F.interpolate(mode="bilinear")`` off the border."""
-    _check_positive_ints(in_channels=in_channels, out_channels=out_channels,
+    check_positive_ints(in_channels=in_channels, out_channels=out_channels,
                          kernel_size=kernel_size)
     if in_channels != out_channels:
         raise ValueError(f"in_channels ({in_channels}) must equal out_channels ({out_channels}):"
@@ -44,7 +44,7 @@ def bilinear_upsampler(channels: int, factor: int) -> nn.ConvTranspose2d:
     """A learnable ``ConvTranspose2d`` (no bias) that upsamples by ``factor``, initialised to
     bilinear. Kernel ``2 f - f % 2``, stride ``f``, padding ``f // 2`` (the FCN recipe), so an
     ``H`` x ``W`` input gives exactly ``f H`` x ``f W``."""
-    _check_positive_ints(factor=factor)
+    check_positive_ints(factor=factor)
     conv = nn.ConvTranspose2d(channels, channels, kernel_size=2 * factor - factor % 2,
                               stride=factor, padding=factor // 2, bias=False)
     return init_bilinear_(conv)

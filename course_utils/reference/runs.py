@@ -36,11 +36,9 @@ from .manifest import (
     write_manifest,
 )
 
-WORK_DIR = runtime.REPO_ROOT / "checkpoints" / "reference"  # resumable state, git-ignored
-
 
 def run_one(name: str, cfg: dict, report, device=None, root=None, ship_dir=None,
-            work_dir=WORK_DIR) -> dict:
+            work_dir=None) -> dict:
     """Train and score the run ``name``, calling ``report((name, epoch))`` after each epoch;
     return its manifest entry (with the file fields when it is shipped)."""
     cfg = copy.deepcopy(cfg)
@@ -56,7 +54,7 @@ def run_one(name: str, cfg: dict, report, device=None, root=None, ship_dir=None,
     net = build_model(cfg["model"])
     history = fit(net, train_dl, loss=build_loss(cfg["loss"], root), epochs=cfg["epochs"],
                   lr=cfg["lr"], optimizer=cfg["optimizer"], schedule=cfg["schedule"],
-                  device=device, checkpoint=Path(work_dir) / f"{name}.pt", config=cfg,
+                  device=device, checkpoint=_work_dir(work_dir) / f"{name}.pt", config=cfg,
                   progress=False, on_epoch=lambda entry: report((name, entry["epoch"])))
     entry = {"config": cfg, "history": history, "val": evaluate_run(net, root)}
     if cfg["ship"]:
@@ -69,12 +67,13 @@ def run_one(name: str, cfg: dict, report, device=None, root=None, ship_dir=None,
 
 
 def run_all(names: list[str], record, workers=None, device=None, root=None, ship_dir=None,
-            runs=None, work_dir=WORK_DIR) -> None:
+            runs=None, work_dir=None) -> None:
     """Train ``names`` in order, calling ``record(name, entry)`` as each ends: on a CPU in
     ``workers`` single-thread processes side by side (default: up to 2), on a GPU in turn."""
     runs = RUNS if runs is None else runs
     device = torch.device(device or runtime.device())
     workers = workers or (min(2, mp.cpu_count()) if device.type == "cpu" else 1)
+    work_dir = _work_dir(work_dir)
     job = partial(run_one, device=str(device), root=root, ship_dir=ship_dir, work_dir=work_dir)
     done = sum(min(_epochs_done(n, work_dir), runs[n]["epochs"]) for n in names)
     with tqdm(total=sum(runs[n]["epochs"] for n in names), initial=done,
@@ -83,16 +82,36 @@ def run_all(names: list[str], record, workers=None, device=None, root=None, ship
             for name in names:
                 record(name, job(name, runs[name], partial(_advance, bar)))
             return
-        ctx = mp.get_context("spawn")
-        with mp.Manager() as manager, ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-            queue = manager.Queue()  # the workers' reports
-            running = {pool.submit(job, n, runs[n], queue.put): n for n in names}
-            while running:
-                finished, _ = wait(running, timeout=1.0, return_when=FIRST_COMPLETED)
-                while not queue.empty():
-                    _advance(bar, queue.get())
-                for future in finished:
-                    record(running.pop(future), future.result())  # a failed run raises: stop
+        with mp.Manager() as manager:
+            _in_processes(job, [(n, runs[n]) for n in names], workers, manager.Queue(), bar,
+                          record)
+
+
+def _in_processes(job, jobs: list, workers: int, queue, bar, record) -> None:
+    """Run ``job(name, cfg, queue.put)`` for each of ``jobs`` in ``workers`` processes,
+    recording each as it ends. On Ctrl-C or a failed run the workers are stopped at once (a
+    pool left to shut down would first train every run already queued)."""
+    pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"))
+    try:
+        running = {pool.submit(job, name, cfg, queue.put): name for name, cfg in jobs}
+        while running:
+            finished, _ = wait(running, timeout=1.0, return_when=FIRST_COMPLETED)
+            while not queue.empty():
+                _advance(bar, queue.get())
+            for future in finished:
+                record(running.pop(future), future.result())  # a failed run raises: stop
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in mp.active_children():
+            if process.name.startswith("SpawnProcess"):  # the pool's workers, not the Manager
+                process.terminate()
+        raise
+    pool.shutdown()
+
+
+def _work_dir(work_dir) -> Path:
+    """``work_dir``, else ``reference/`` in the checkpoint folder: the runs' resumable state."""
+    return Path(work_dir) if work_dir else runtime.checkpoint_dir() / "reference"
 
 
 def _epochs_done(name: str, work_dir) -> int:
@@ -109,7 +128,7 @@ def _advance(bar, report: tuple[str, int]) -> None:
 
 
 def train_all(names=None, workers: int | None = None, device=None, root=None,
-              manifest_path=None, runs=None, work_dir=WORK_DIR) -> dict:
+              manifest_path=None, runs=None, work_dir=None) -> dict:
     """Train the runs ``names`` (default all) and update the manifest, one finished run at a
     time: an interrupted command keeps them, and the others resume from their checkpoints."""
     root = find_voc_root(root if root is not None else MINI_VOC_DIR)

@@ -83,10 +83,12 @@ def resume(path, parts: dict, meta: dict, loader, rename: bool = True,
     except Exception as err:  # pickle, zip and torch errors alike mean "unreadable"
         problem = f"unreadable ({type(err).__name__})"
     else:
-        problem = _problem(state, parts["model"], meta)
+        problem = _problem(state, parts, meta)
     if problem is None:
         try:  # the optimiser first: loading its state checks it against the model's parameters
             for name, part in parts.items():
+                if name == "scaler" and name not in state:
+                    continue  # saved without float16 (CPU, bfloat16): a fresh scaler is right
                 part.load_state_dict(state[name])
             set_rng_state(state["rng"], loader)
             history = list(state["history"])
@@ -108,14 +110,17 @@ def resume(path, parts: dict, meta: dict, loader, rename: bool = True,
     return []
 
 
-def _problem(state, model: torch.nn.Module, meta: dict) -> str | None:
+def _problem(state, parts: dict, meta: dict) -> str | None:
     """Why a loaded checkpoint cannot continue the run ``meta`` describes, or ``None``."""
     if not isinstance(state, dict) or "format" not in state:
-        return "not a course_utils.train checkpoint"
+        return "not a course_utils.training checkpoint"
     if state["format"] not in READABLE:
         return f"written in format {state['format']!r}; this version reads {READABLE}"
+    missing = [name for name in parts if name not in state and name != "scaler"]
+    if missing:
+        return f"saved without the {', '.join(missing)} state"
     saved = state.get("model")
-    shapes = [(k, tuple(v.shape)) for k, v in model.state_dict().items()]
+    shapes = [(k, tuple(v.shape)) for k, v in parts["model"].state_dict().items()]
     if not isinstance(saved, dict) or [(k, tuple(v.shape)) for k, v in saved.items()] != shapes:
         return "saved from a different model (layer names or shapes differ)"
     for key, what in (("config", "config"), ("fit_args", "fit arguments")):

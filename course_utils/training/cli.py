@@ -4,8 +4,10 @@
     python -m course_utils.training --model unet --depth 4 --width 32 --epochs 30 --crop 256
     torchrun --nproc_per_node 4 -m course_utils.training --run fcn8s --batch-size 4
 
-The notebooks' ``fit``, with the distributed parts all here as in torchvision's reference
-script (``--batch-size`` is per process). A rerun resumes from the checkpoint.
+The notebooks' ``fit``; the process group, the DistributedDataParallel wrap, the samplers and
+the summed validation live here, as in torchvision's reference script (``fit`` itself only
+averages the epoch loss over processes and saves on rank 0). ``--batch-size`` is per process.
+A rerun resumes from the checkpoint.
 """
 
 import argparse
@@ -55,10 +57,12 @@ def config_from(args) -> dict:
     if args.model:
         cfg["model"] = (dict(recipes.UNET) if args.model == "unet"
                         else {"name": "fcn", "variant": args.model[3:]})
-    if cfg["model"]["name"] == "unet":
-        for key in ("depth", "width"):
-            if getattr(args, key) is not None:
-                cfg["model"] = {**cfg["model"], key: getattr(args, key)}  # a copy: RUNS stays
+    for key in ("depth", "width"):
+        if getattr(args, key) is not None:
+            if cfg["model"]["name"] != "unet":
+                raise SystemExit(f"--{key} sets the U-Net's size; this run's model is "
+                                 f"{cfg['model']['name']} (add --model unet)")
+            cfg["model"] = {**cfg["model"], key: getattr(args, key)}  # a copy: RUNS stays
     if args.loss:
         cfg["loss"] = {"ce": {"name": "ce"}, **recipes.LOSSES}[args.loss]
     for key in ("epochs", "crop", "batch_size", "lr", "seed"):
@@ -121,7 +125,7 @@ def run(args) -> dict:
     model = torch.nn.parallel.DistributedDataParallel(
         net, device_ids=[device.index] if device.type == "cuda" else None
     ) if dist.is_initialized() else net
-    checkpoint = args.checkpoint or runtime.REPO_ROOT / f"checkpoints/train-{args.run or 'cli'}.pt"
+    checkpoint = args.checkpoint or runtime.checkpoint_dir() / f"train-{args.run or 'cli'}.pt"
     history = fit(model, _train_loader(cfg, root), loss=recipes.build_loss(cfg["loss"], root),
                   epochs=cfg["epochs"], lr=cfg["lr"], optimizer=cfg["optimizer"],
                   schedule=cfg["schedule"], device=device, checkpoint=checkpoint,

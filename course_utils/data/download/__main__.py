@@ -2,4 +2,5 @@
 
 from .voc2012 import main
 
-raise SystemExit(main())
+if __name__ == "__main__":
+    raise SystemExit(main())
