@@ -72,3 +72,16 @@ def test_elsewhere_the_cell_does_nothing(monkeypatch, tmp_path, remote):
     monkeypatch.delitem(sys.modules, "google.colab", raising=False)
     assert run_cell(monkeypatch, tmp_path, remote, on_colab=False) == []
     assert os.getcwd() == str(tmp_path) and not (tmp_path / "content").exists()
+
+
+def test_ensure_rewrites_an_older_set_up_cell_in_place_collapsed():
+    import nbformat
+
+    old = nbformat.v4.new_code_cell("# COLAB-SETUP: the cell as it was\nimport os")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 00 · Title"), old,
+                                         nbformat.v4.new_code_cell("x = 1")])
+    colab.ensure(nb, "00-start-here.ipynb")
+    setup = [c for c in nb.cells if c.cell_type == "code" and "Colab" in c.source]
+    assert len(setup) == 1 and setup[0].source == colab.SETUP_CELL
+    assert setup[0].metadata["jupyter"] == {"source_hidden": True}
+    assert setup[0].metadata["cellView"] == "form" and nb.cells[2].source == "x = 1"

@@ -141,6 +141,8 @@ def test_colab_badge_and_first_cell(path):
     assert colab.badge(path.name) in nb.cells[0].source
     first = code_cells(nb)[0]
     assert first.source == colab.SETUP_CELL and colab.CELL_TAG in first.metadata["tags"]
+    assert first.source.splitlines()[0].startswith("#@title Colab set-up:")
+    assert first.metadata["jupyter"]["source_hidden"] and first.metadata["cellView"] == "form"
     assert not first.get("outputs"), "off Colab the set-up cell prints nothing"
 
 

@@ -1,19 +1,23 @@
 """Running the course on Google Colab: an "Open in Colab" badge and a first cell in every notebook.
 
 The cell clones the course and installs it with ``--no-deps``: a plain ``pip install`` would
-replace Colab's PyTorch with the version the course pins."""
+replace Colab's PyTorch with the version the course pins. It is collapsed to its title line, in
+JupyterLab (``jupyter.source_hidden``) and on Colab (a ``#@title`` form), since it does nothing
+outside Colab."""
 
 import nbformat
 
 REPOSITORY = "segmentation-course/semantic-segmentation"  # GitHub owner/name of the course
 BRANCH = "main"
 BADGE = ("<!-- COLAB -->", "<!-- /COLAB -->")
-CELL_MARK = "# COLAB-SETUP"
+CELL_MARK = "#@title Colab set-up"  # Colab shows the title and hides the code (a form)
+OLD_MARK = "# COLAB-SETUP"  # the mark before the title: such cells are found and rewritten
 CELL_TAG = "colab-setup"
 EXTRA = ("torchmetrics>=1.4",)  # what the course needs and Colab does not ship
 
-SETUP_CELL = f'''{CELL_MARK}: on Google Colab only, fetch the course (code and bundled data)
-# and install it without touching Colab's PyTorch. Anywhere else this cell does nothing.
+SETUP_CELL = f'''{CELL_MARK}: installs the course on Google Colab; does nothing elsewhere
+# On Colab only: fetch the course (code and bundled data) and install it without touching
+# Colab's PyTorch.
 import os, subprocess, sys
 if "google.colab" in sys.modules:
     repo = os.environ.get("COURSE_REPO", "https://github.com/{REPOSITORY}.git")
@@ -44,11 +48,13 @@ def ensure(nb, notebook_name: str) -> None:
         first.source = head + block + rest.split(BADGE[1], 1)[1]
     else:
         first.source = first.source.rstrip("\n") + "\n\n" + block
-    cell = next((c for c in nb.cells
-                 if c.cell_type == "code" and c.source.startswith(CELL_MARK)), None)
+    cell = next((c for c in nb.cells if c.cell_type == "code"
+                 and c.source.startswith((CELL_MARK, OLD_MARK))), None)
     if cell is None:
         cell = nbformat.v4.new_code_cell()
         # before the first code cell; right after the title cell in a notebook without code
         nb.cells.insert(next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), 1), cell)
     cell.source = SETUP_CELL
     cell.metadata["tags"] = [CELL_TAG]
+    cell.metadata["jupyter"] = {"source_hidden": True}  # collapsed in JupyterLab
+    cell.metadata["cellView"] = "form"  # Colab: the title, code hidden
