@@ -467,3 +467,28 @@ def test_plot_history_draws_the_three_curves():
         viz.plot_history([])
     with pytest.raises(ValueError, match="miou"):
         viz.plot_history([{"epoch": 1, "loss": 1.0, "pixel_acc": 0.5}])
+
+
+def test_a_checkpoint_missing_its_random_states_is_set_aside_before_anything_loads(tmp_path):
+    """Nothing is restored from a checkpoint that cannot be restored whole: the run starts from
+    the weights it had, not from half a checkpoint."""
+    from course_utils.training import checkpoints
+
+    def parts(seed):
+        torch.manual_seed(seed)
+        net = torch.nn.Linear(3, 2)
+        opt = torch.optim.AdamW(net.parameters())
+        return {"optimizer": opt, "model": net,
+                "scheduler": torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)}
+
+    meta = {"config": {"a": 1}, "fit_args": {"epochs": 2}}
+    path = tmp_path / "run.pt"
+    checkpoints.save(path, parts(0), [{"epoch": 1}], meta, loader=None)
+    state = torch.load(path, weights_only=False)
+    del state["rng"]
+    torch.save(state, path)
+    fresh = parts(1)
+    before = fresh["model"].weight.detach().clone()
+    assert checkpoints.resume(path, fresh, meta, loader=None) == []
+    assert torch.equal(fresh["model"].weight, before)
+    assert not path.exists() and (tmp_path / "run.old1.pt").exists()

@@ -49,12 +49,13 @@ def ensure(nb, notebook_name: str) -> None:
     else:
         first.source = first.source.rstrip("\n") + "\n\n" + block
     cell = next((c for c in nb.cells if c.cell_type == "code"
-                 and c.source.startswith((CELL_MARK, OLD_MARK))), None)
+                 and (c.source.startswith((CELL_MARK, OLD_MARK))
+                      or CELL_TAG in c.metadata.get("tags", []))), None)
     if cell is None:
         cell = nbformat.v4.new_code_cell()
         # before the first code cell; right after the title cell in a notebook without code
         nb.cells.insert(next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), 1), cell)
     cell.source = SETUP_CELL
     cell.metadata["tags"] = [CELL_TAG]
-    cell.metadata["jupyter"] = {"source_hidden": True}  # collapsed in JupyterLab
+    cell.metadata.setdefault("jupyter", {})["source_hidden"] = True  # collapsed in JupyterLab
     cell.metadata["cellView"] = "form"  # Colab: the title, code hidden

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 
 import requests
 import torch
@@ -42,10 +43,13 @@ def cache_path(url: str) -> str:
 
 
 def _download(url: str, path: str, timeout: float) -> None:
-    """Stream ``url`` into ``path`` through a ``.part`` file, renamed only once the SHA-256
-    prefix in torch.hub's file name (``name-<hash>.pth``) matches; no ``.part`` is left behind."""
+    """Stream ``url`` into ``path`` through a temporary ``.part`` file of its own (two
+    processes may fetch the same weights), renamed only once the SHA-256 prefix in torch.hub's
+    file name (``name-<hash>.pth``) matches; no ``.part`` is left behind."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    part, digest = path + ".part", hashlib.sha256()
+    fd, part = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".part")
+    os.close(fd)
+    digest = hashlib.sha256()
     try:
         with requests.get(url, stream=True, timeout=timeout) as reply:
             reply.raise_for_status()
@@ -69,7 +73,9 @@ def fetch_state_dict(url: str, timeout: float = PROBE_TIMEOUT) -> dict:
     if os.path.isfile(cached):
         try:
             return torch.load(cached, map_location="cpu", weights_only=True)
-        except Exception as e:  # noqa: BLE001 - any failure to read means a damaged file
+        except PermissionError:
+            raise
+        except Exception as e:  # noqa: BLE001 - any other failure to read: a damaged file
             reason = f"{type(e).__name__}, a damaged or partial file"
             raise WeightsUnavailable(
                 f"{cached} cannot be read ({reason}); delete it and run this again with "

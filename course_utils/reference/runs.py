@@ -91,6 +91,7 @@ def _in_processes(job, jobs: list, workers: int, queue, bar, record) -> None:
     """Run ``job(name, cfg, queue.put)`` for each of ``jobs`` in ``workers`` processes,
     recording each as it ends. On Ctrl-C or a failed run the workers are stopped at once (a
     pool left to shut down would first train every run already queued)."""
+    before = set(mp.active_children())  # the Manager and anything else not ours
     pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"))
     try:
         running = {pool.submit(job, name, cfg, queue.put): name for name, cfg in jobs}
@@ -102,9 +103,8 @@ def _in_processes(job, jobs: list, workers: int, queue, bar, record) -> None:
                 record(running.pop(future), future.result())  # a failed run raises: stop
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
-        for process in mp.active_children():
-            if process.name.startswith("SpawnProcess"):  # the pool's workers, not the Manager
-                process.terminate()
+        for process in set(mp.active_children()) - before:  # the pool's workers
+            process.terminate()
         raise
     pool.shutdown()
 

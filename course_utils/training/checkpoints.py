@@ -116,7 +116,8 @@ def _problem(state, parts: dict, meta: dict) -> str | None:
         return "not a course_utils.training checkpoint"
     if state["format"] not in READABLE:
         return f"written in format {state['format']!r}; this version reads {READABLE}"
-    missing = [name for name in parts if name not in state and name != "scaler"]
+    missing = [name for name in (*parts, "rng", "history")
+               if name not in state and name != "scaler"]
     if missing:
         return f"saved without the {', '.join(missing)} state"
     saved = state.get("model")

@@ -42,7 +42,8 @@ def parse(argv=None) -> argparse.Namespace:
         p.add_argument(flag, type=kind)
     p.add_argument("--data", help="a VOC2012 folder (default: as the notebooks)")
     p.add_argument("--checkpoint", type=Path,
-                   help="resumable checkpoint (.pt); default checkpoints/train-<run>.pt")
+                   help="resumable checkpoint (.pt); default train-<run>.pt in "
+                        "$COURSE_CHECKPOINT_DIR, else checkpoints/")
     p.add_argument("--results", type=Path, help="write the results here (.json)")
     p.add_argument("--device", help="cpu or cuda (default: the best available)")
     p.add_argument("--no-progress", action="store_true")
