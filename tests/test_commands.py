@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from course_utils.classroom.__main__ import COMMANDS
+
 REPO = Path(__file__).resolve().parents[1]
 DOCS = ("Makefile", "README.md", "CONTRIBUTING.md", "data/README.md")
-COMMAND = re.compile(r"-m (course_utils[\w.]*)( (?:nav|student|publish))?")
+COMMAND = re.compile(rf"-m (course_utils[\w.]*)( (?:{'|'.join(COMMANDS)}))?")
 
 
 def documented_commands() -> list[tuple[str, ...]]:

@@ -15,8 +15,7 @@ from torch import nn
 
 from course_utils.data import find_voc_root, read_split
 from course_utils.runtime import REPO_ROOT, relpath
-from course_utils.training import full_image_loader, region_matrices, summarize
-from course_utils.training.checkpoints import atomic_write
+from course_utils.training import checkpoints, full_image_loader, region_matrices, summarize
 from course_utils.training.recipes import build_model
 
 MANIFEST = REPO_ROOT / "reference" / "manifest.json"
@@ -74,7 +73,7 @@ def read_manifest(path=None) -> dict:
 
 def write_manifest(manifest: dict, path) -> None:
     """Write ``manifest`` as JSON, atomically (an interrupted command leaves the old one)."""
-    atomic_write((json.dumps(manifest, indent=1) + "\n").encode(), Path(path))
+    checkpoints.atomic_write((json.dumps(manifest, indent=1) + "\n").encode(), Path(path))
 
 
 def load(name: str, device="cpu", manifest_path=None):
@@ -99,7 +98,7 @@ def load(name: str, device="cpu", manifest_path=None):
         raise ReferenceModelError(f"{relpath(path)}: SHA-256 differs from the manifest "
                                   f"(corrupt or replaced): {hint}")
     try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
+        saved = checkpoints.load(path)
         model = build_model(entry["config"]["model"])
         model.load_state_dict(float_state(saved["state_dict"]))
     except Exception as err:  # unreadable zip, wrong keys or shapes: all mean "not this model"

@@ -122,8 +122,9 @@ def _reason(exc: BaseException, timeout: tuple) -> str:
     """Why a mirror failed, in a few words: which timeout ran out, or the innermost cause
     (requests wraps it in urllib3's long messages; a timeout mid-body is a ConnectionError)."""
     root = exc
-    while isinstance(exc, requests.RequestException) and (root.__cause__ or root.__context__):
-        root = root.__cause__ or root.__context__
+    if isinstance(exc, requests.RequestException):
+        while root.__cause__ or root.__context__:
+            root = root.__cause__ or root.__context__
     if isinstance(root, TimeoutError) and isinstance(exc, requests.ConnectTimeout):
         return f"timed out: no connection within {timeout[0]} s"
     if isinstance(root, TimeoutError):
