@@ -1,133 +1,151 @@
-"""The v2 pipelines (course_utils.data.augment_v2, the default) against the tensor fast path
-(course_utils.data.pair_transforms): the same draws and the same arithmetic, so the same tensors bit
-for bit, which is what keeps the shipped reference models reproducible by ``make reference``."""
+"""The stock v2 pipelines (course_utils.data.augment_v2) on image/mask pairs: the mask is never
+interpolated, padding is 0 in the image and 255 (void) in the mask, image and mask stay aligned
+through resize, crop and flip, and the scale jitter draws the shorter side from [lo, hi)."""
+
+from __future__ import annotations
 
 import pytest
 import torch
-from torchvision import tv_tensors
-from torchvision.transforms.v2 import functional as TF
-from voc_fixtures import make_voc
+import torch.nn.functional as F
+from torchvision.transforms import v2
 
 from course_utils import runtime
-from course_utils.data import augment_v2, pair_transforms
-from course_utils.data import dataset as voc_dataset
-from course_utils.data.voc import VOID
+from course_utils.data import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    apply_v2,
+    eval_transform,
+    train_transform,
+)
+from course_utils.data.voc import NUM_CLASSES, VOID
+
+BLOCK = 8  # the synthetic pair's class blocks, in pixels
 
 
-def _pair(h, w, seed=0):
-    gen = torch.Generator().manual_seed(seed)
-    image = torch.randint(0, 256, (3, h, w), dtype=torch.uint8, generator=gen)
-    label = torch.randint(0, 21, (h, w), dtype=torch.uint8, generator=gen)
-    label[: h // 4, : w // 4] = VOID
-    return image, label
+def encode(mask: torch.Tensor) -> torch.Tensor:
+    """The image value a mask value is drawn with: class c as 10 (c + 1), void as 240; never
+    0, so an image pixel of 0 can only be padding."""
+    return torch.where(mask == VOID, 240, 10 * (mask.long() + 1)).to(torch.uint8)
 
 
-def _both(pipeline, args, image, label, seed):
-    """``[(tensor pipeline's pair, next random number), (v2 pipeline's pair, next random
-    number)]``, each pipeline run from ``seed``."""
-    out = []
-    for make, run in ((pair_transforms, lambda t: t(image, label)),
-                      (augment_v2, lambda t: voc_dataset.apply_v2(t, image, label))):
-        torch.manual_seed(seed)
-        pair = run(getattr(make, pipeline)(*args))
-        out.append((pair, torch.rand(())))
-    return out
+def block_pair(h: int = 72, w: int = 104):
+    """A synthetic pair whose image is derived from its mask: blocks of one class each (one
+    value in ``{0..20, 255}``, neighbours always different, no mirror symmetry), and the image
+    is :func:`encode` of the mask in all three channels."""
+    rows, cols = torch.meshgrid(torch.arange(h) // BLOCK, torch.arange(w) // BLOCK,
+                                indexing="ij")
+    code = (rows * 5 + cols * 2) % (NUM_CLASSES + 1)
+    mask = torch.where(code == NUM_CLASSES, VOID, code).to(torch.uint8)
+    return encode(mask).expand(3, h, w).clone(), mask
 
 
-@pytest.mark.parametrize("normalize", [True, False])
-@pytest.mark.parametrize("scale", [None, (0.6, 1.5)])
-@pytest.mark.parametrize("shape", [(41, 53), (20, 30), (32, 77), (90, 25)])
-def test_same_seed_same_tensors_as_the_tensor_pipeline(shape, scale, normalize):
-    """Larger and smaller than the crop, with and without scale jitter: the same crops,
-    flips and resizes, bit for bit, and the random stream left in the same state."""
-    for seed in range(6):
-        image, label = _pair(*shape, seed)
-        (ours, after_ours), (theirs, after_theirs) = _both(
-            "train_transform", ((32, 40), scale, normalize), image, label, seed)
-        assert type(theirs[0]) is torch.Tensor and type(theirs[1]) is torch.Tensor
-        assert theirs[0].dtype == ours[0].dtype and theirs[1].dtype == ours[1].dtype
-        assert torch.equal(theirs[0], ours[0]) and torch.equal(theirs[1], ours[1])
-        assert torch.equal(after_theirs, after_ours)
+def misaligned(image: torch.Tensor, mask: torch.Tensor, radius: int = 2) -> int:
+    """How many pixels inside a class block (the mask constant over the ``2 radius + 1``
+    square around them, not padding) hold an image value other than the mask's code: 0 when
+    image and mask moved together. Block edges are left out: there v2 blends the image
+    (bilinear) and samples the mask (NEAREST), half a pixel apart by construction."""
+    m = mask.long()[None, None].float()
+    k = 2 * radius + 1
+    lo = -F.max_pool2d(-m, k, 1, radius)
+    hi = F.max_pool2d(m, k, 1, radius)
+    inside = ((lo == hi)[0, 0] & (image.sum(0) > 0)).clone()
+    inside[:radius], inside[-radius:], inside[:, :radius], inside[:, -radius:] = (False,) * 4
+    off = (image.long() - encode(mask).long()).abs().amax(0) > 1  # uint8 rounding: 1 at most
+    return int((off & inside).sum())
 
 
-@pytest.mark.parametrize("shape", [(36, 50), (37, 51), (20, 61), (9, 9)])
-def test_eval_transform_is_the_tensor_one_bit_for_bit(shape):
-    """Even and odd margins (v2's own CenterCrop would round an odd one the other way)."""
-    image, label = _pair(*shape)
-    (ours, _), (theirs, _) = _both("eval_transform", ((32, 40),), image, label, 0)
-    assert torch.equal(theirs[0], ours[0]) and torch.equal(theirs[1], ours[1])
+def test_the_alignment_check_catches_a_pair_that_moved_apart():
+    """The check below must be able to fail: a flip of the image alone, or a mask shifted by
+    a few pixels, is caught; the untouched pair is not."""
+    image, mask = block_pair()
+    assert misaligned(image, mask) == 0
+    assert misaligned(image.flip(-1), mask) > 100
+    assert misaligned(image[:, :, 3:], mask[:, :-3]) > 100
+    assert misaligned(image[:, 3:], mask[:-3]) > 100
 
 
-def test_v2_center_crop_would_differ_on_odd_margins():
-    """Why CenterCrop is the course's own: v2's puts the odd pixel on the other side."""
-    image, label = _pair(37, 51)
-    ours = augment_v2.CenterCrop((32, 40))(tv_tensors.Mask(label))
-    stock = TF.center_crop(tv_tensors.Mask(label), [32, 40])
-    assert torch.equal(ours, label[2:34, 5:45]) and not torch.equal(ours, stock)
+@pytest.mark.parametrize("resize", [None, (40, 120)])
+def test_train_transform_keeps_image_and_mask_aligned_and_never_blends_the_mask(resize):
+    image, mask = block_pair()
+    values = set(mask.unique().tolist())
+    pipeline = train_transform(64, resize, normalize=False)
+    runtime.set_seed(0)
+    for _ in range(30):
+        ci, cm = apply_v2(pipeline, image, mask)
+        assert ci.shape == (3, 64, 64) and cm.shape == (64, 64) and ci.dtype == torch.uint8
+        assert set(cm.unique().tolist()) <= values | {VOID}  # NEAREST: no class invented
+        assert misaligned(ci, cm) == 0
 
 
-def test_loaders_give_the_same_batches_with_v2_and_the_tensor_path_on_the_mini_set():
-    """Every training batch of two epochs with scale jitter, and the val batches, on the
-    bundled data (images smaller and larger than the crop): v2 and the fast path agree."""
-    epochs = {}
-    for use_v2 in (True, False):
-        runtime.set_seed(0)
-        train, val = voc_dataset.loaders(128, 8, seed=0, scale=(0.75, 1.5), cache=True,
-                                         use_v2=use_v2, max_train=96, max_val=24)
-        epochs[use_v2] = [b for _ in range(2) for b in train] + list(val)
-    assert len(epochs[True]) == len(epochs[False]) == 2 * 12 + 3
-    for (x, y), (ex, ey) in zip(epochs[True], epochs[False], strict=True):
-        assert torch.equal(x, ex) and torch.equal(y, ey)
-    sizes = [tuple(lab.shape) for _, lab in train.dataset._cache]
-    assert any(min(s) < 128 for s in sizes) and any(min(s) >= 128 for s in sizes)
+def test_resize_and_crop_pad_with_zero_and_void_and_keep_a_short_side_whole():
+    """``RandomCrop(pad_if_needed=True)`` pads a side shorter than the crop on both ends and
+    keeps the whole side, at a random place in the window; the padding is 0 / 255."""
+    image, mask = block_pair(30, 40)
+    pipeline = train_transform((48, 56), normalize=False)
+    tops, lefts = set(), set()
+    runtime.set_seed(0)
+    for _ in range(40):
+        ci, cm = apply_v2(pipeline, image, mask)
+        pad = ci.sum(0) == 0
+        assert torch.all(cm[pad] == VOID) and int(pad.sum()) == 48 * 56 - 30 * 40
+        rows, cols = (~pad).nonzero().unbind(1)
+        top, left = int(rows.min()), int(cols.min())
+        assert (int(rows.max()) - top, int(cols.max()) - left) == (29, 39)  # kept whole
+        inside, inside_mask = ci[:, top:top + 30, left:left + 40], cm[top:top + 30, left:left + 40]
+        assert (torch.equal(inside, image) and torch.equal(inside_mask, mask)) or (
+            torch.equal(inside, image.flip(-1)) and torch.equal(inside_mask, mask.flip(-1)))
+        tops.add(top), lefts.add(left)
+    assert len(tops) > 5 and len(lefts) > 5 and {0, 18} <= tops  # padding above, below or both
 
 
-@pytest.mark.parametrize("shape", [(20, 30), (37, 64), (50, 20)])
-def test_pad_if_smaller_pads_right_and_bottom_with_0_and_void(shape):
-    image, label = _pair(*shape)
-    padded = augment_v2.PadIfSmaller((40, 48))(tv_tensors.Image(image), tv_tensors.Mask(label))
-    assert isinstance(padded[1], tv_tensors.Mask)
-    pi, pl = (t.as_subclass(torch.Tensor) for t in padded)
-    h, w = shape
-    assert pl.shape == (max(40, h), max(48, w)) and pi.shape == (3, *pl.shape)
-    assert torch.equal(pi[:, :h, :w], image) and torch.equal(pl[:h, :w], label)
-    assert (pi[:, h:] == 0).all() and (pi[:, :, w:] == 0).all()
-    assert (pl[h:] == VOID).all() and (pl[:, w:] == VOID).all()
+def test_resize_draws_the_shorter_side_from_lo_up_to_but_not_including_hi():
+    image, mask = block_pair(30, 45)  # the crop holds every resized image whole
+    pipeline = train_transform(64, (20, 40), normalize=False)
+    runtime.set_seed(0)
+    shorter = []
+    for _ in range(200):
+        ci, cm = apply_v2(pipeline, image, mask)
+        rows, cols = (ci.sum(0) > 0).nonzero().unbind(1)
+        h, w = int(rows.max() - rows.min()) + 1, int(cols.max() - cols.min()) + 1
+        assert abs(w - 1.5 * h) <= 1  # the aspect ratio is kept
+        assert int((cm != VOID).sum()) <= h * w
+        shorter.append(h)
+    assert min(shorter) == 20 and max(shorter) == 39
 
 
-def test_random_scale_resizes_the_mask_nearest_and_checks_its_range():
-    image, label = _pair(30, 40)
-    torch.manual_seed(1)
-    si, sl = augment_v2.RandomScale(0.5, 2.0)(tv_tensors.Image(image), tv_tensors.Mask(label))
-    assert si.shape[-2:] == sl.shape and sl.shape != label.shape
-    assert torch.equal(sl.as_subclass(torch.Tensor),
-                       TF.resize(tv_tensors.Mask(label), list(sl.shape)).as_subclass(torch.Tensor))
-    assert set(sl.unique().tolist()) <= set(label.unique().tolist())  # no blended classes
-    with pytest.raises(ValueError, match="RandomScale"):
-        augment_v2.RandomScale(2.0, 1.0)
+@pytest.mark.parametrize("resize", [(0.75, 1.5), (128, 128), (0, 10)])
+def test_a_resize_that_is_no_size_range_is_refused(resize):
+    with pytest.raises(ValueError, match="resize"):
+        train_transform(64, resize)
 
 
-@pytest.mark.parametrize("use_v2", [True, False])
-def test_loaders_train_on_v2_by_default_or_on_the_tensor_path(tmp_path, use_v2):
-    sizes = ((40, 60), (50, 30), (24, 24), (36, 36))
-    root = make_voc(tmp_path, sizes, split="train")
-    make_voc(tmp_path, sizes, split="val")
-    kwargs = {} if use_v2 else {"use_v2": False}
-    train, val = voc_dataset.loaders(32, batch_size=4, root=root, scale=(0.75, 1.5), **kwargs)
-    (x, y), (vx, vy) = next(iter(train)), next(iter(val))
-    assert x.shape == (4, 3, 32, 32) and x.dtype == torch.float32 and y.dtype == torch.int64
-    assert vx.shape == (4, 3, 32, 32) and vy.shape == (4, 32, 32)
-    assert set(y.unique().tolist()) <= set(range(21)) | {VOID}
-    for ds in (train.dataset, val.dataset):
-        assert isinstance(ds.transform, torch.nn.Module) == use_v2  # v2 pipelines are Modules
+def test_normalize_adds_todtype_and_normalize_for_the_image_only():
+    image, mask = block_pair()
+    runtime.set_seed(0)
+    raw_image, raw_mask = apply_v2(train_transform(64, normalize=False), image, mask)
+    runtime.set_seed(0)
+    ni, nm = apply_v2(train_transform(64), image, mask)
+    expected = v2.Normalize(IMAGENET_MEAN, IMAGENET_STD)(
+        raw_image.float() / 255)
+    torch.testing.assert_close(ni, expected)
+    assert torch.equal(nm, raw_mask) and nm.dtype == torch.uint8
 
 
-def test_normalize_image_takes_a_plain_tensor_as_the_image_and_leaves_a_mask_alone():
-    """As v2.Normalize does: a pure tensor is normalised, not passed through as bytes."""
-    image, label = _pair(5, 7)
-    expected = pair_transforms.Normalize()(image, label)[0]
-    assert torch.equal(augment_v2.NormalizeImage()(image), expected)
-    out_image, out_mask = augment_v2.NormalizeImage()(tv_tensors.Image(image),
-                                                      tv_tensors.Mask(label))
-    assert torch.equal(out_image.as_subclass(torch.Tensor), expected)
-    assert torch.equal(out_mask.as_subclass(torch.Tensor), label)
+@pytest.mark.parametrize("size", [(72, 104), (19, 26)])  # larger / smaller than the crop
+def test_eval_transform_cuts_the_centre_and_pads_small_images_with_zero_and_void(size):
+    image, mask = block_pair(*size)
+    ci, cm = apply_v2(eval_transform((40, 48), normalize=False), image, mask)
+    assert ci.shape == (3, 40, 48) and cm.shape == (40, 48)
+    pad = ci.sum(0) == 0
+    assert torch.all(cm[pad] == VOID) and misaligned(ci, cm) == 0
+    rows, cols = (~pad).nonzero().unbind(1)
+    top, left = int(rows.min()), int(cols.min())
+    h, w = int(rows.max()) - top + 1, int(cols.max()) - left + 1
+    if size[0] > 40:  # a centre window of the image: the margins split evenly (one apart)
+        t, lft = (size[0] - 40) // 2, (size[1] - 48) // 2
+        assert any(torch.equal(cm, mask[a:a + 40, b:b + 48])
+                   for a in (t, t + 1) for b in (lft, lft + 1))
+    else:  # the whole image, centred in the window
+        assert (h, w) == size
+        assert abs(top - (40 - h - top)) <= 1 and abs(left - (48 - w - left)) <= 1
+        assert torch.equal(cm[top:top + h, left:left + w], mask)

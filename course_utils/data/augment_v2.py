@@ -1,11 +1,15 @@
-"""The course's training and evaluation pipelines, written with ``torchvision.transforms.v2``.
+"""The course's pipelines: stock ``torchvision.transforms.v2``, as torchvision's segmentation
+reference builds them (``references/segmentation/presets.py``).
 
-v2 runs them on ``tv_tensors.Image`` / ``tv_tensors.Mask`` pairs, as torchvision's segmentation
-reference does (``references/segmentation/presets.py``): it moves the mask with the image,
-resizes it NEAREST and leaves it out of photometric steps. The steps below are the ones v2
-lacks or draws another way. They draw with :mod:`.pair_transforms`' functions, in the same
-order, with the same arithmetic, so the tensor fast path gives the same tensors bit for bit
-from one seed: the reference models, trained on that path, get the same batches.
+v2 runs them on ``tv_tensors.Image`` / ``tv_tensors.Mask`` pairs: one random draw moves both,
+a ``Mask`` is resized NEAREST (never blended into a class it does not hold) and is left out of
+photometric steps, and :data:`FILL` pads the image with 0 and the mask with 255 (void, ignored
+by the losses and the metrics; v2's default would pad masks with 0, background).
+
+``v2.RandomCrop(size, pad_if_needed=True)`` pads a side shorter than the crop by the whole
+shortfall on *both* ends, then draws the window in the padded image: the short side is always
+kept whole, at a random place in the window (its padding split at random between the two
+ends); a side at least as long as the crop is cropped at random as usual.
 """
 
 from __future__ import annotations
@@ -13,103 +17,53 @@ from __future__ import annotations
 import torch
 from torchvision import tv_tensors
 from torchvision.transforms import v2
-from torchvision.transforms.v2 import functional as TF
 
-from . import pair_transforms
+from .normalization import IMAGENET_MEAN, IMAGENET_STD
 from .voc import VOID
 
-
-class PadIfSmaller(v2.Transform):
-    """Pad on the right and bottom up to ``size`` (H, W), image with 0 and mask with 255, as
-    torchvision's segmentation reference does (``v2.RandomCrop(pad_if_needed=True)`` pads both
-    sides, which shifts the image)."""
-
-    def __init__(self, size):
-        super().__init__()
-        self.size = pair_transforms.pair_size(size)
-
-    def make_params(self, flat_inputs):
-        h, w = v2.query_size(flat_inputs)
-        return {"padding": [0, 0, max(self.size[1] - w, 0), max(self.size[0] - h, 0)]}
-
-    def transform(self, inpt, params):
-        fill = VOID if isinstance(inpt, tv_tensors.Mask) else 0
-        return self._call_kernel(TF.pad, inpt, padding=params["padding"], fill=fill)
+FILL = {tv_tensors.Mask: VOID, "others": 0}
 
 
-class RandomScale(v2.Transform):
-    """Resize image and mask by one factor drawn uniformly from ``[low, high]`` (scale jitter):
-    torchvision's reference draws a target size (``v2.RandomResize``), a factor keeps the mini
-    set's varied image sizes in proportion. The image is resized as floats in [0, 1]."""
-
-    def __init__(self, low: float = 0.75, high: float = 1.5):
-        super().__init__()
-        self.low, self.high = pair_transforms.check_scale_range(low, high)
-
-    def make_params(self, flat_inputs):
-        h, w = v2.query_size(flat_inputs)
-        size = pair_transforms.draw_scaled_size((h, w), self.low, self.high)
-        return {"size": list(size), "shrink": size[0] < h or size[1] < w}
-
-    def transform(self, inpt, params):
-        if isinstance(inpt, tv_tensors.Image):
-            image = pair_transforms.to_unit_float(inpt.as_subclass(torch.Tensor))
-            inpt = tv_tensors.wrap(image, like=inpt)
-        return self._call_kernel(TF.resize, inpt, size=params["size"],
-                                 antialias=params["shrink"])
+def _size(crop) -> tuple[int, int]:
+    """``(H, W)`` of a crop given as an int (square) or a pair."""
+    return (crop, crop) if isinstance(crop, int) else (int(crop[0]), int(crop[1]))
 
 
-class RandomCrop(v2.Transform):
-    """A random ``size`` crop at one place for image and mask, after :class:`PadIfSmaller`.
-    ``v2.RandomCrop`` skips its draw for a side with no room; this one always draws, so the
-    draws after it do not depend on image sizes."""
-
-    def __init__(self, size):
-        super().__init__()
-        self.size = pair_transforms.pair_size(size)
-
-    def origin(self, size) -> tuple[int, int]:
-        return pair_transforms.draw_crop_origin(size, self.size)
-
-    def make_params(self, flat_inputs):
-        top, left = self.origin(v2.query_size(flat_inputs))
-        return {"top": top, "left": left}
-
-    def transform(self, inpt, params):
-        return self._call_kernel(TF.crop, inpt, top=params["top"], left=params["left"],
-                                 height=self.size[0], width=self.size[1])
+def check_resize(resize) -> tuple[int, int]:
+    """``(min_size, max_size)`` of a scale jitter, or a ValueError unless they are whole pixels
+    with ``0 < min_size < max_size`` (``v2.RandomResize`` draws the shorter side from
+    ``[min_size, max_size)``; a factor range such as ``(0.75, 1.5)`` is not a size)."""
+    lo, hi = resize
+    if not (isinstance(lo, int) and isinstance(hi, int) and 0 < lo < hi):
+        raise ValueError(f"resize: need whole pixels 0 < min_size < max_size (the shorter side "
+                         f"is drawn from [min_size, max_size)), got {tuple(resize)}")
+    return lo, hi
 
 
-class CenterCrop(RandomCrop):
-    """The central ``size`` crop, after :class:`PadIfSmaller`; an odd margin's extra pixel goes
-    below and to the right (``v2.CenterCrop`` rounds it half to even)."""
-
-    def origin(self, size) -> tuple[int, int]:
-        return pair_transforms.center_origin(size, self.size)
-
-
-class NormalizeImage(v2.Transform):
-    """ImageNet normalisation of the image (a ``tv_tensors.Image`` or plain tensor, uint8 or
-    float in [0, 1]) with ``pair_transforms.Normalize``'s arithmetic, so every path gives the
-    same bits (``v2.ToDtype`` + ``v2.Normalize`` agree only up to float rounding)."""
-
-    _transformed_types = (tv_tensors.Image, TF.is_pure_tensor)
-
-    def transform(self, inpt, params):
-        image, _ = pair_transforms.Normalize()(inpt.as_subclass(torch.Tensor), None)
-        return tv_tensors.wrap(image, like=inpt)
+def _normalize_steps(normalize: bool) -> list[v2.Transform]:
+    """Float in [0, 1], then ImageNet statistics (images only; masks pass through)."""
+    if not normalize:
+        return []
+    return [v2.ToDtype(torch.float32, scale=True), v2.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
 
 
-def train_transform(crop, scale: tuple[float, float] | None = None,
+def train_transform(crop, resize: tuple[int, int] | None = None,
                     normalize: bool = True) -> v2.Compose:
-    """(Scale jitter,) pad if smaller, random crop, random flip, normalise (``normalize=False``
-    leaves that to the batch: ``pair_transforms.NormalizeBatch``)."""
-    steps = [RandomScale(*scale)] if scale else []
-    return v2.Compose([*steps, PadIfSmaller(crop), RandomCrop(crop), v2.RandomHorizontalFlip(),
-                       *([NormalizeImage()] if normalize else [])])
+    """Training: (``resize``: ``v2.RandomResize``, the shorter side drawn from
+    ``[min_size, max_size)``,) a random ``crop`` padded where the image is smaller
+    (:data:`FILL`), a random horizontal flip, then ``v2.ToDtype`` + ``v2.Normalize``
+    (``normalize=False`` keeps uint8 items for :class:`~.normalization.NormalizeBatch`)."""
+    steps = [v2.RandomResize(*check_resize(resize))] if resize is not None else []
+    return v2.Compose([*steps, v2.RandomCrop(_size(crop), pad_if_needed=True, fill=FILL),
+                       v2.RandomHorizontalFlip(), *_normalize_steps(normalize)])
 
 
 def eval_transform(crop, normalize: bool = True) -> v2.Compose:
-    """Pad if smaller, centre crop, normalise (or not, as in :func:`train_transform`)."""
-    return v2.Compose([PadIfSmaller(crop), CenterCrop(crop),
-                       *([NormalizeImage()] if normalize else [])])
+    """Centre crops, for the lessons that set them beside whole-image scoring (notebook 08,
+    notebook 09's exercise 3): the course itself evaluates whole images
+    (:func:`~.dataset.full_image_loader`). ``v2.CenterCrop`` alone would pad a small image's
+    mask with 0 (background), so a ``v2.Pad`` by half the crop on every side (:data:`FILL`)
+    comes first: every image then covers the crop, and its centre stays where it was."""
+    h, w = _size(crop)
+    return v2.Compose([v2.Pad([(w + 1) // 2, (h + 1) // 2], fill=FILL), v2.CenterCrop((h, w)),
+                       *_normalize_steps(normalize)])

@@ -1,7 +1,9 @@
 """A lazy (or cached) VOC segmentation Dataset, and the DataLoaders the notebooks train with.
 
-The Dataset hands its transform (:mod:`.augment_v2` or :mod:`.pair_transforms`) the decoded
-uint8 image and label, so crops are cut before any pixel is converted to float.
+The Dataset hands its ``torchvision.transforms.v2`` pipeline (:mod:`.augment_v2`) the decoded
+uint8 image and label, so crops are cut before any pixel is converted to float. Training
+reads random crops (:func:`crop_dataset`); validation reads whole images, one at a time
+(:func:`full_image_loader`), as the VOC protocol scores them.
 """
 
 from __future__ import annotations
@@ -11,10 +13,9 @@ import os
 import torch
 from torch.utils.data import DataLoader, Dataset
 from torchvision import tv_tensors
-from torchvision.transforms import v2
 
-from . import augment_v2, pair_transforms
-from .pair_transforms import NormalizeBatch, to_unit_float
+from .augment_v2 import train_transform
+from .normalization import NormalizeBatch, to_unit_float
 from .voc import find_voc_root, read_example, read_split
 
 
@@ -31,10 +32,10 @@ class VOCSegDataset(Dataset):
 
     ``root`` as :func:`~.voc.find_voc_root` takes it (``None``: real VOC or the mini set).
     Items are a float ``(3, H, W)`` image in [0, 1] (then whatever ``transform`` does) and an
-    int64 ``(H, W)`` label, 0-20 and 255 for void. ``transform`` is a v2 pipeline (run by
-    :func:`apply_v2`) or a paired transform of :mod:`.pair_transforms`. ``cache=True`` decodes
-    every pair once and keeps it as uint8 (4 bytes a pixel, a quarter of float images).
-    ``raw=True`` returns items as the transform leaves them, for :class:`NormalizeBatch`.
+    int64 ``(H, W)`` label, 0-20 and 255 for void. ``transform`` is a v2 pipeline, run by
+    :func:`apply_v2`. ``cache=True`` decodes every pair once and keeps it as uint8 (4 bytes a
+    pixel, a quarter of float images). ``raw=True`` returns items as the transform leaves
+    them (uint8 image and label from the decoded bytes), for :class:`NormalizeBatch`.
     """
 
     def __init__(self, root: str | os.PathLike | None = None, split: str = "train",
@@ -56,10 +57,8 @@ class VOCSegDataset(Dataset):
 
     def __getitem__(self, i: int):
         image, label = self._cache[i] if self._cache is not None else self._read(self.ids[i])
-        if isinstance(self.transform, v2.Transform):
+        if self.transform is not None:
             image, label = apply_v2(self.transform, image, label)
-        elif self.transform is not None:
-            image, label = self.transform(image, label)
         return (image, label) if self.raw else (to_unit_float(image), label.long())
 
     def __repr__(self):
@@ -69,29 +68,33 @@ class VOCSegDataset(Dataset):
                 f"transform={self.transform!r})")
 
 
-def crop_dataset(root, split: str, crop, scale: tuple[float, float] | None = None,
-                 max_items: int | None = None, cache: bool = False,
-                 use_v2: bool = True) -> VOCSegDataset:
-    """Random training crops (``split="train"``) or centre crops (any other split) of VOC, as
-    ``raw`` uint8 items for ``collate_fn=NormalizeBatch()``. ``use_v2=False`` gives the same
-    items bit for bit with plain tensor ops, several times cheaper once ``cache=True``."""
-    pipelines = augment_v2 if use_v2 else pair_transforms
-    transform = (pipelines.train_transform(crop, scale, normalize=False) if split == "train"
-                 else pipelines.eval_transform(crop, normalize=False))
-    return VOCSegDataset(root, split, transform, max_items=max_items, cache=cache, raw=True)
+def crop_dataset(root, split: str, crop, resize: tuple[int, int] | None = None,
+                 max_items: int | None = None, cache: bool = False) -> VOCSegDataset:
+    """Random training crops of ``split`` (:func:`~.augment_v2.train_transform`: ``resize``
+    scale jitter, crop, flip) as ``raw`` uint8 items, for ``collate_fn=NormalizeBatch()``."""
+    return VOCSegDataset(root, split, train_transform(crop, resize, normalize=False),
+                         max_items=max_items, cache=cache, raw=True)
+
+
+def full_image_loader(root=None, split: str = "val", max_items: int | None = None,
+                      cache: bool = False) -> DataLoader:
+    """Whole images in split order, one per batch (their sizes differ), normalised as for
+    training (by :class:`NormalizeBatch`): how the course validates and scores, the VOC way,
+    so a model's score never depends on a crop size."""
+    dataset = VOCSegDataset(root, split, max_items=max_items, cache=cache, raw=True)
+    return DataLoader(dataset, batch_size=1, shuffle=False, pin_memory=torch.cuda.is_available(),
+                      collate_fn=NormalizeBatch())
 
 
 def loaders(crop, batch_size: int, root=None, max_train: int | None = None,
-            max_val: int | None = None, seed: int = 0, scale: tuple[float, float] | None = None,
-            cache: bool = False, use_v2: bool = True):
-    """Train and val DataLoaders of :func:`crop_dataset` crops (``scale``: scale jitter). The
-    order comes from a generator seeded with ``seed`` and the crops from torch's (``set_seed``),
-    so a run trains identically every time. Memory is pinned under CUDA."""
-    train = crop_dataset(root, "train", crop, scale, max_train, cache, use_v2)
-    val = crop_dataset(root, "val", crop, None, max_val, cache, use_v2)
-    pin = torch.cuda.is_available()
-    gen = torch.Generator().manual_seed(seed)
-    return (DataLoader(train, batch_size, shuffle=True, drop_last=True, generator=gen,
-                       pin_memory=pin, collate_fn=NormalizeBatch()),
-            DataLoader(val, batch_size, shuffle=False, pin_memory=pin,
-                       collate_fn=NormalizeBatch()))
+            max_val: int | None = None, seed: int = 0, resize: tuple[int, int] | None = None,
+            cache: bool = False) -> tuple[DataLoader, DataLoader]:
+    """Shuffled training batches of :func:`crop_dataset` crops (``resize``: scale jitter) and
+    the whole validation images of :func:`full_image_loader`. The order comes from a generator
+    seeded with ``seed`` and the crops from torch's (``set_seed``), so a run trains identically
+    every time. Memory is pinned under CUDA."""
+    train = crop_dataset(root, "train", crop, resize, max_train, cache)
+    return (DataLoader(train, batch_size, shuffle=True, drop_last=True,
+                       generator=torch.Generator().manual_seed(seed),
+                       pin_memory=torch.cuda.is_available(), collate_fn=NormalizeBatch()),
+            full_image_loader(root, "val", max_val, cache))

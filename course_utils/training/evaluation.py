@@ -5,21 +5,16 @@ vs "what is the object"); then the uncertainty: bootstrap intervals, spreads ove
 """
 
 import torch
-from torch.utils.data import DataLoader
 
-from course_utils.data import NUM_CLASSES, VOID, VOCSegDataset
-from course_utils.data.pair_transforms import Compose, Normalize
+# The one whole-image loader (the data wing's, also the val side of data.loaders), kept
+# importable here and as training.full_image_loader: the notebooks score with it.
+from course_utils.data import NUM_CLASSES, VOID
+from course_utils.data import full_image_loader as full_image_loader
 from course_utils.metrics import ConfusionMatrix, boundary_mask
 
 from .cache import predictions
 
 BAND_WIDTH = 3  # pixels on each side of a label change
-
-
-def full_image_loader(root=None, split: str = "val", max_items: int | None = None) -> DataLoader:
-    """Whole images, one per batch (sizes differ), normalised as for training."""
-    dataset = VOCSegDataset(root, split, Compose([Normalize()]), max_items=max_items)
-    return DataLoader(dataset, batch_size=1, shuffle=False)
 
 
 def region_matrices(model, loader, cache: bool = True,
@@ -42,6 +37,13 @@ def _rounded(x, digits: int = 6):
     values = torch.as_tensor(x, dtype=torch.float64).flatten().tolist()
     out = [None if v != v else round(v, digits) for v in values]
     return out if torch.as_tensor(x).ndim else out[0]
+
+
+def summarize_classifier(cm: ConfusionMatrix) -> dict:
+    """Plain-data scores of a classifier's confusion matrix: top-1 accuracy and each class's
+    recall (``None`` for a class with no examples)."""
+    s = cm.compute()
+    return {"top1": _rounded(s["pixel_acc"]), "class_acc": _rounded(s["class_acc"])}
 
 
 def summarize_matrix(cm: ConfusionMatrix) -> dict:
