@@ -270,6 +270,14 @@ def test_class_weights_inverse_hand_worked():
     torch.testing.assert_close(wn.mean(), torch.tensor(1.0))
 
 
+def test_class_weights_sqrt_inverse_hand_worked():
+    w = losses.class_weights(torch.tensor([1, 3]), "sqrt", normalize=False)  # f = 1/4, 3/4
+    torch.testing.assert_close(w, torch.tensor([2.0, 2 / 3**0.5]))
+    inverse = losses.class_weights(COUNTS, "inverse", normalize=False)
+    torch.testing.assert_close(losses.class_weights(COUNTS, "sqrt", normalize=False) ** 2,
+                               inverse)  # the square root of the inverse-frequency weights
+
+
 def test_class_weights_median_frequency_hand_worked():
     w = losses.class_weights(COUNTS, "median", normalize=False)
     torch.testing.assert_close(w, torch.tensor([3.0, 1.0, 0.5]))  # median frequency 0.3

@@ -273,3 +273,40 @@ def test_pretrained_weights_load_from_cache_without_network(offline_home, monkey
     assert torch.equal(net.stem[0].weight, state["conv1.weight"])
     assert torch.equal(net.layer4[1].bn2.running_var, state["layer4.1.bn2.running_var"])
     assert capsys.readouterr().out == ""
+
+
+# --------------------------------------------------------------------------- ResNet encoders
+def test_resnet_unet_keeps_any_input_size_and_trains_every_layer():
+    torch.manual_seed(0)
+    net = models.ResNetUNet(5).eval()
+    for h, w in ((32, 32), (45, 70), (7, 9)):
+        assert net(torch.randn(1, 3, h, w)).shape == (1, 5, h, w)
+    out = net(torch.randn(2, 3, 64, 64))
+    out.sum().backward()
+    assert all(p.grad is not None for p in net.parameters() if p.requires_grad)
+    with pytest.raises(ValueError, match="decoder_channels"):
+        models.ResNetUNet(5, decoder_channels=(8, 8))
+
+
+@pytest.mark.parametrize("build", [lambda: FCN(21, "8s"), lambda: models.ResNetUNet(21),
+                                   lambda: models.DeepLab(21, 8)])
+def test_load_encoder_copies_a_torchvision_resnet18_into_each_network(build):
+    torch.manual_seed(1)
+    source = torchvision.models.resnet18(num_classes=20)
+    source.bn1.running_mean.uniform_()  # buffers travel too
+    net = build()
+    other = {k: v.clone() for k, v in net.state_dict().items()
+             if not k.startswith(("stem", "layer"))}
+    models.load_encoder_(net, source.state_dict())
+    assert torch.equal(net.stem[0].weight, source.conv1.weight)
+    assert torch.equal(net.stem[1].running_mean, source.bn1.running_mean)
+    assert torch.equal(net.layer3[1].conv2.weight, source.layer3[1].conv2.weight)
+    assert all(torch.equal(net.state_dict()[k], v) for k, v in other.items())  # head untouched
+
+
+def test_load_encoder_refuses_what_is_not_a_resnet18_encoder():
+    resnet34 = torchvision.models.resnet34().state_dict()
+    with pytest.raises(ValueError, match="not a ResNet-18 encoder"):
+        models.load_encoder_(FCN(21, "8s"), resnet34)
+    with pytest.raises(ValueError, match="not a ResNet-18 encoder"):
+        models.load_encoder_(UNet(3, 21, 2, 4), torchvision.models.resnet18().state_dict())

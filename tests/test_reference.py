@@ -8,22 +8,31 @@ in ``make test``.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
 from voc_fixtures import make_voc
 
+from course_utils.reference import encoder as reference_encoder
 from course_utils.reference import manifest as reference
 from course_utils.reference import runs as reference_runs
 from course_utils.reference.manifest import ReferenceModelError
-from course_utils.training import recipes
+from course_utils.training import pretrain, recipes
 
 pytestmark = pytest.mark.filterwarnings("ignore:class_weights:UserWarning")
 
 TINY_SEGMENT = {**recipes.SEGMENT, "crop": 24, "batch_size": 2, "epochs": 1,
                 "lr": 1e-3, "seed": 0}
-TINY = {
-    "fcn": {**TINY_SEGMENT, "model": {"name": "fcn", "variant": "8s"}, "ship": True},
+TINY_ENCODER = {**pretrain.PRETRAIN, "size": 32, "train_scenes": 4, "heldout_scenes": 2,
+                "batch_size": 4, "epochs": 1, "seed": 0, "ship": True,
+                "model": pretrain.ENCODER_MODEL}
+TINY = {  # the encoder is not first: train_all trains it before the runs that start from it
+    "fcn": {**TINY_SEGMENT, "model": {"name": "fcn", "variant": "8s", "init": "encoder"},
+            "ship": True},
+    "encoder": TINY_ENCODER,
+    "unet-resnet18-still": {**TINY_SEGMENT, "lr": 0.0, "ship": True,
+                            "model": {"name": "unet-resnet18", "init": "encoder"}},
     "unet": {**TINY_SEGMENT, "model": {"name": "unet", "depth": 2, "width": 4}, "ship": True,
              "loss": {"name": "wce", "weights": "median"}},
     "unet-focal": {**TINY_SEGMENT, "model": {"name": "unet", "depth": 2, "width": 4},
@@ -82,10 +91,9 @@ def test_load_gives_an_eval_model_that_reproduces_the_manifest(trained, voc_root
 
 
 def test_two_worker_processes_give_the_same_runs_as_one(trained, voc_root, tmp_path):
-    _, one = trained
+    path, one = _copy(trained, tmp_path)  # with the encoder that fcn starts from
     two = reference_runs.train_all(["fcn", "unet-focal"], workers=2, device="cpu", root=voc_root,
-                              manifest_path=tmp_path / "manifest.json", runs=TINY,
-                              work_dir=tmp_path / "work")
+                                   manifest_path=path, runs=TINY, work_dir=tmp_path / "work")
     for name in ("fcn", "unet-focal"):
         assert two["runs"][name]["val"] == one["runs"][name]["val"], name
     # same weights (the files' bytes differ: torch.save writes a per-process serialization id)
@@ -96,7 +104,7 @@ def test_two_worker_processes_give_the_same_runs_as_one(trained, voc_root, tmp_p
 
 def test_a_resumed_command_counts_the_epochs_already_in_its_checkpoints(trained, tmp_path):
     work = trained[0].parent / "work"
-    assert [reference_runs._epochs_done(n, work) for n in TINY] == [1, 1, 1]
+    assert [reference_runs._epochs_done(n, work) for n in TINY] == [1] * len(TINY)
     (tmp_path / "cut.pt").write_bytes((work / "fcn.pt").read_bytes()[:100])
     assert reference_runs._epochs_done("cut", tmp_path) == 0  # unreadable: fit says why
     assert reference_runs._epochs_done("absent", tmp_path) == 0
@@ -142,6 +150,19 @@ def test_verify_catches_scores_that_the_file_does_not_reproduce(trained, tmp_pat
     assert any("unet: miou" in p for p in problems) and any("class 0" in p for p in problems)
 
 
+def test_verify_recomputes_the_encoders_held_out_accuracy(trained, tmp_path, voc_root):
+    path, manifest = _copy(trained, tmp_path)
+    assert reference.verify(["encoder"], manifest_path=path, root=voc_root) == []
+    manifest["runs"]["encoder"]["val"]["top1"] += 0.01
+    recalls = manifest["runs"]["encoder"]["val"]["class_acc"]
+    c = next(c for c, r in enumerate(recalls) if r is not None)  # a class with held-out crops
+    recalls[c] -= 0.01
+    path.write_text(json.dumps(manifest))
+    problems = reference.verify(["encoder"], manifest_path=path, root=voc_root)
+    assert any("encoder: top-1" in p for p in problems)
+    assert any(f"recall of class {c}" in p for p in problems)
+
+
 def test_verify_notices_other_data(trained, tmp_path, voc_root):
     path, _ = _copy(trained, tmp_path)
     other = make_voc(tmp_path / "other", sizes=((40, 60), (50, 30)), seed=1)
@@ -165,11 +186,15 @@ def test_every_recorded_run_builds_its_model_and_loss(voc_root):
     torch.manual_seed(0)
     logits, target = torch.randn(2, 21, 8, 8), torch.randint(0, 21, (2, 8, 8))
     target[0, 0] = 255
-    for cfg in recipes.RUNS.values():
-        net = recipes.build_model(cfg["model"])
+    segment = [c for c in recipes.RUNS.values() if c.get("task") != "classify"]
+    for spec in {json.dumps(c["model"], sort_keys=True) for c in segment}:
+        net = recipes.build_model(json.loads(spec))
         assert net(torch.zeros(2, 3, 40, 56)).shape == (2, 21, 40, 56)  # batch 2: BatchNorm
-        value = recipes.build_loss(cfg["loss"], voc_root)(logits, target)
+    for spec in {json.dumps(c["loss"], sort_keys=True) for c in segment}:
+        value = recipes.build_loss(json.loads(spec), voc_root)(logits, target)
         assert value.ndim == 0 and torch.isfinite(value)
+    encoder = recipes.build_model(recipes.RUNS[recipes.ENCODER]["model"])
+    assert encoder(torch.zeros(2, 3, 32, 32)).shape == (2, 20)
     with pytest.raises(ValueError, match="unknown name"):
         recipes.build_model({"name": "segformer"})
     with pytest.raises(ValueError, match="unknown name"):
@@ -214,18 +239,45 @@ def test_load_gives_float64_on_the_cpu_so_every_cpu_predicts_alike(trained):
     assert train.predict(model, x).shape == (1, 24, 24)
 
 
-def test_init_encoder_copies_the_backbone_only(trained):
+def test_encoder_run_records_held_out_top1_and_ships_a_resnet18(trained):
+    path, manifest = trained
+    entry = manifest["runs"]["encoder"]
+    assert 0 <= entry["val"]["top1"] <= 1 and len(entry["val"]["class_acc"]) == 20
+    assert entry["val"]["crops"] == len(pretrain.crop_set(TINY_ENCODER, "heldout"))
+    model, _ = reference.load("encoder", manifest_path=path)
+    assert model.fc.out_features == 20 and not model.training
+
+
+def test_segmentation_runs_start_from_the_shipped_encoder(trained):
     path, _ = trained
-    source, _ = reference.load("fcn", manifest_path=path)
+    encoder, _ = reference.load("encoder", manifest_path=path)
+    still, _ = reference.load("unet-resnet18-still", manifest_path=path)  # lr 0: weights kept
+    assert torch.equal(still.stem[0].weight, encoder.conv1.weight)
+    assert torch.equal(still.layer4[1].conv2.weight, encoder.layer4[1].conv2.weight)
+
+
+def test_init_encoder_copies_the_encoder_only(trained):
+    path, _ = trained
+    source, _ = reference.load("encoder", manifest_path=path)
     torch.manual_seed(5)
     net = recipes.build_model({"name": "fcn", "variant": "8s"})
     head = net.score4.weight.clone()
-    reference.init_encoder(net, "fcn", manifest_path=path)
+    reference_encoder.init_encoder(net, manifest_path=path)
     assert torch.equal(net.layer3[0].conv1.weight, source.layer3[0].conv1.weight.float())
+    assert torch.equal(net.stem[1].running_var, source.bn1.running_var.float())
     assert torch.equal(net.score4.weight, head)
     wrong = recipes.build_model({"name": "unet", "depth": 2, "width": 8})
     with pytest.raises(ReferenceModelError, match="does not fit"):
-        reference.init_encoder(wrong, "unet", manifest_path=path)
+        reference_encoder.init_encoder(wrong, manifest_path=path)
+
+
+def test_a_run_from_the_encoder_without_it_says_how_to_make_it(trained, voc_root, tmp_path):
+    path, manifest = _copy(trained, tmp_path)
+    del manifest["runs"]["encoder"]
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(ReferenceModelError, match="no run 'encoder'.*--only encoder"):
+        reference_runs.train_all(["fcn"], workers=1, device="cpu", root=voc_root,
+                                 manifest_path=path, runs=TINY, work_dir=tmp_path / "work")
 
 
 def test_verify_computes_afresh_and_leaves_its_predictions_to_the_notebooks(
@@ -245,3 +297,34 @@ def test_verify_computes_afresh_and_leaves_its_predictions_to_the_notebooks(
     monkeypatch.setattr(train, "predict", lambda *a: pytest.fail("computed again"))
     stored = predictions.predictions(model, loader)  # what a notebook gets after verify
     assert all(torch.equal(a, b) for a, b in zip(stored, expected, strict=True))
+
+
+def test_start_from_pretrained_says_which_encoder_it_loaded(trained, tmp_path, monkeypatch):
+    import torchvision
+    from torchvision.models import ResNet18_Weights
+
+    from course_utils.models import pretrained
+
+    path, _ = trained
+    course = reference_encoder.encoder_weights(path)
+    net = recipes.build_model({"name": "fcn", "variant": "8s"})
+    line = reference_encoder.start_from_pretrained(net, imagenet=False, manifest_path=path)
+    assert line.startswith("encoder: the course's") and "fast profile" in line
+    assert torch.equal(net.stem[0].weight, course["conv1.weight"])
+    # ImageNet's, from the torch hub cache (here a stand-in file where the real one would be)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "hub"))
+    torch.manual_seed(3)
+    fake = torchvision.models.resnet18().state_dict()
+    cached = pretrained.cache_path(ResNet18_Weights.IMAGENET1K_V1.url)
+    Path(cached).parent.mkdir(parents=True)
+    torch.save(fake, cached)
+    line = reference_encoder.start_from_pretrained(net, imagenet=True, manifest_path=path)
+    assert "ImageNet" in line and torch.equal(net.layer2[0].conv1.weight,
+                                              fake["layer2.0.conv1.weight"])
+    # offline and not cached: the course's, with the reason
+    def offline(url, timeout=None):
+        raise pretrained.WeightsUnavailable("no", "no network")
+    monkeypatch.setattr(reference_encoder, "fetch_state_dict", offline)
+    line = reference_encoder.start_from_pretrained(net, imagenet=True, manifest_path=path)
+    assert "the course's" in line and "no network" in line
+    assert torch.equal(net.stem[0].weight, course["conv1.weight"])

@@ -285,3 +285,39 @@ def test_stats_agree_with_independent_counts(small):
     assert f"{N_TRAIN} train + {N_VAL} val" in text and "| potted plant | 16 |" in text
 
 
+
+
+# --------------------------------------------------------------------------- the classification set
+def test_object_boxes_hand_worked():
+    from course_utils.data.synth import objects
+    cls = np.zeros((6, 8), np.uint8)
+    obj = np.zeros((6, 8), np.uint8)
+    cls[1:3, 2:5], obj[1:3, 2:5] = 15, 1  # a person, rows 1-2, columns 2-4
+    cls[4, 6], obj[4, 6] = 12, 2  # a one-pixel dog
+    cls[0, :], obj[0, :] = 255, 255  # void is never an object
+    assert objects.object_boxes(cls, obj) == [(14, (1, 2, 3, 5)), (11, (4, 6, 5, 7))]
+
+
+def test_square_crop_widens_the_box_and_fills_outside_with_the_mean_colour():
+    from course_utils.data.synth import objects
+    image = np.zeros((20, 20, 3), np.uint8)
+    image[:, :10] = 200  # left half bright, mean colour 100
+    crop = objects.square_crop(image, (0, 0, 10, 10), size=20, context=0.5)  # side 20 at -5
+    assert crop.shape == (20, 20, 3) and crop.dtype == np.uint8
+    assert (crop[0, 0] == 100).all()  # off the image: the mean colour
+    assert (crop[10, 8] == 200).all() and (crop[10, 17] == 0).all()  # centred on the box
+
+
+def test_object_crops_come_from_other_scenes_than_the_mini_set():
+    from course_utils.data.synth import objects
+    with pytest.raises(ValueError, match="mini set's own scenes"):
+        objects.object_crops(synth_scene.SEED, 1)
+    assert synth_scene.SEED not in objects.SEEDS.values()
+    assert len(set(objects.SEEDS.values())) == len(objects.SEEDS)  # train and held-out apart
+    images, labels = objects.object_crops(objects.SEEDS["heldout"], 3, size=24)
+    n = sum(len(objects.object_boxes(*synth_scene.make_example(i, objects.SEEDS["heldout"])[1:]))
+            for i in range(3))
+    assert images.shape == (n, 24, 24, 3) and labels.shape == (n,)
+    assert labels.min() >= 0 and labels.max() < objects.CLASSES
+    again, _ = objects.object_crops(objects.SEEDS["heldout"], 3, size=24)
+    assert np.array_equal(images, again)  # deterministic

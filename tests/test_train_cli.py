@@ -38,6 +38,13 @@ def args(tmp_path, voc_root, batch, name):
             "--results", str(tmp_path / f"{name}.json"), "--no-progress"]
 
 
+def fcn_args(tmp_path, voc_root):
+    """FCN-8s from the course's encoder, for one epoch of tiny crops."""
+    return ["--model", "fcn8s", "--epochs", "1", "--crop", "32", "--batch-size", "4",
+            "--device", "cpu", "--data", str(voc_root), "--checkpoint",
+            str(tmp_path / "enc.pt"), "--no-progress"]
+
+
 def torchrun(argv, tmp_path):
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
            "2", "-m", "course_utils.training", *argv]
@@ -64,7 +71,8 @@ def double(voc_root, tmp_path_factory):
 
 def test_single_process_run_records_config_history_and_scores(single):
     assert single["processes"] == 1 and len(single["history"]) == 4
-    assert single["config"]["model"] == {"name": "unet", "depth": 2, "width": 4}
+    assert single["config"]["model"] == {"name": "unet", "depth": 2, "width": 4,
+                                         "init": "random"}
     assert single["history"][-1]["loss"] < single["history"][0]["loss"]
     assert len(single["confusion"]) == 21 and sum(map(sum, single["confusion"])) > 0
 
@@ -94,12 +102,47 @@ def test_a_rerun_resumes_from_the_checkpoint_instead_of_training(double, voc_roo
 
 
 def test_recorded_recipe_and_overrides():
-    cfg = train_cli.config_from(train_cli.parse(["--run", "fcn8s", "--epochs", "2",
+    cfg = train_cli.config_from(train_cli.parse(["--run", "fcn8s-seed0", "--epochs", "2",
                                                  "--loss", "focal"]))
     assert cfg["epochs"] == 2 and cfg["loss"]["name"] == "focal" and "ship" not in cfg
-    assert cfg["crop"] == recipes.RUNS["fcn8s"]["crop"]
-    cfg = train_cli.config_from(train_cli.parse(["--run", "unet", "--depth", "2"]))
-    assert cfg["model"]["depth"] == 2 and recipes.RUNS["unet"]["model"]["depth"] == 4  # a copy
+    assert cfg["crop"] == recipes.RUNS["fcn8s-seed0"]["crop"]
+    cfg = train_cli.config_from(train_cli.parse(["--run", "unet-paper-seed0", "--depth", "2"]))
+    assert cfg["model"]["depth"] == 2
+    assert recipes.RUNS["unet-paper-seed0"]["model"]["depth"] == 4  # a copy
+    cfg = train_cli.config_from(train_cli.parse(["--model", "deeplab-os8", "--init", "random"]))
+    assert cfg["model"]["init"] == "random" and recipes.MODELS["deeplab-os8"]["init"] == "encoder"
+    with pytest.raises(SystemExit):
+        train_cli.parse(["--run", "encoder"])  # a classifier: not trained by this command
+
+
+def test_a_run_from_the_encoder_needs_the_encoder_file(voc_root, tmp_path):
+    argv = [*fcn_args(tmp_path, voc_root), "--encoder", str(tmp_path / "missing.pt")]
+    with pytest.raises(SystemExit, match="missing.pt is missing.*--only encoder"):
+        train_cli.main(argv)
+
+
+def test_a_run_from_the_encoder_starts_from_its_weights(voc_root, tmp_path, monkeypatch):
+    import torchvision
+
+    from course_utils.training import checkpoints
+    torch.manual_seed(4)
+    encoder = torchvision.models.resnet18(num_classes=20)
+    checkpoints.atomic_save({"state_dict": {k: v.half() if v.is_floating_point() else v
+                                            for k, v in encoder.state_dict().items()}},
+                            tmp_path / "encoder.pt")
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fit(net, *a, **k):
+        seen["net"] = net
+        raise Stop  # only the start matters here
+    monkeypatch.setattr(train_cli, "fit", fit)
+    with pytest.raises(Stop):
+        train_cli.run(train_cli.parse([*fcn_args(tmp_path, voc_root),
+                                       "--encoder", str(tmp_path / "encoder.pt")]))
+    assert torch.equal(seen["net"].stem[0].weight, encoder.conv1.weight.half().float())
 
 
 def test_ctrl_c_says_in_one_line_how_to_resume_and_the_rerun_does(

@@ -1,7 +1,8 @@
 """Class weights from pixel frequencies, for the weighted losses of :mod:`course_utils.losses`.
 
-Inverse frequency, median-frequency balancing and the effective number of samples, from a
-histogram of pixel counts (:func:`course_utils.data.pixel_counts` counts a VOC split).
+Inverse frequency (or its square root), median-frequency balancing and the effective number
+of samples, from a histogram of pixel counts (:func:`course_utils.data.pixel_counts` counts a
+VOC split).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import warnings
 
 import torch
 
-WEIGHT_METHODS = ("inverse", "median", "effective")
+WEIGHT_METHODS = ("inverse", "sqrt", "median", "effective")
 
 
 def class_weights(counts, method: str = "inverse", beta: float = 0.9999,
@@ -20,6 +21,8 @@ def class_weights(counts, method: str = "inverse", beta: float = 0.9999,
     With ``n_c`` the pixels of class ``c`` and ``f_c = n_c / sum(n)``:
 
     * ``"inverse"``: ``w_c = 1 / f_c``;
+    * ``"sqrt"`` (square-root inverse frequency): ``w_c = 1 / sqrt(f_c)``, a milder ratio
+      between the commonest and the rarest class (its square root);
     * ``"median"`` (median-frequency balancing, Eigen & Fergus 2015): ``median(f) / f_c``, over
       all pixels (the usual simplification of "pixels in images where c is present");
     * ``"effective"`` (Cui et al. 2019): ``(1 - beta) / (1 - beta^n_c)``, from equal weights
@@ -47,6 +50,8 @@ def class_weights(counts, method: str = "inverse", beta: float = 0.9999,
     safe = torch.where(present, freq, torch.ones_like(freq))
     if method == "inverse":
         w = 1.0 / safe
+    elif method == "sqrt":
+        w = safe.rsqrt()
     elif method == "median":
         w = freq[present].median() / safe
     else:  # 1 - beta^n as -expm1(n log beta): no cancellation for beta near 1 and large n

@@ -7,7 +7,7 @@ published weights when a network (or a warm cache) allows, and says so in one li
 """
 
 from . import pretrained
-from .backbone import pad_to_multiple, take_resnet18_stages
+from .backbone import load_encoder_, pad_to_multiple, take_resnet18_stages
 from .deeplab import (
     ASPP,
     DeepLab,
@@ -18,12 +18,12 @@ from .deeplab import (
 )
 from .fcn import FCN, FCN_VARIANTS
 from .inspection import count_parameters, trace_shapes
-from .unet import UNet, double_conv
+from .unet import ResNetUNet, UNet, double_conv
 from .upsampling import bilinear_kernel, bilinear_upsampler, init_bilinear_
 
 __all__ = [
     "bilinear_kernel", "bilinear_upsampler", "init_bilinear_", "count_parameters",
     "trace_shapes", "pad_to_multiple", "take_resnet18_stages", "FCN", "FCN_VARIANTS",
-    "double_conv", "UNet", "ASPP", "DeepLab", "deeplab_head", "dilate_", "receptive_field",
-    "valid_tap_fraction", "pretrained",
+    "double_conv", "UNet", "ResNetUNet", "load_encoder_", "ASPP", "DeepLab", "deeplab_head",
+    "dilate_", "receptive_field", "valid_tap_fraction", "pretrained",
 ]

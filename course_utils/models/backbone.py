@@ -28,6 +28,35 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
     return F.pad(x, (0, -w % multiple, 0, -h % multiple))
 
 
+STEM_KEYS = {"conv1.": "stem.0.", "bn1.": "stem.1."}  # torchvision's names -> ours
+
+
+def load_encoder_(net: nn.Module, resnet_state: dict[str, torch.Tensor]) -> nn.Module:
+    """Copy a torchvision ``resnet18`` state dict's ``conv1``, ``bn1`` and ``layer1``-``layer4``
+    (not ``fc``) into a network built with :func:`take_resnet18_stages`, in place: the
+    transfer-learning start, whether the weights come from ImageNet or the course's encoder.
+    Raises ValueError when a key of the encoder is missing or has another shape."""
+    state = {}
+    for key, value in resnet_state.items():
+        if key.startswith("fc."):
+            continue
+        for theirs, ours in STEM_KEYS.items():
+            if key.startswith(theirs):
+                key = ours + key[len(theirs):]
+        state[key] = value
+    own = net.state_dict()
+    bad = [k for k in state if k not in own or own[k].shape != state[k].shape]
+    missing = [k for k in own if k.split(".")[0] in ("stem", *LAYERS) and k not in state]
+    if bad or missing:
+        raise ValueError(f"not a ResNet-18 encoder for this network: unknown or other shape "
+                         f"{bad[:3]}, missing {missing[:3]}")
+    net.load_state_dict(state, strict=False)
+    return net
+
+
+LAYERS = ("layer1", "layer2", "layer3", "layer4")
+
+
 def take_resnet18_stages(net: nn.Module, pretrained: bool = False,
                          timeout: float = PROBE_TIMEOUT) -> None:
     """Give ``net`` a torchvision ResNet-18's ``stem`` (stride 4) and ``layer1``-``layer4``

@@ -1,14 +1,17 @@
 """U-Net (Ronneberger et al., 2015): an encoder-decoder with skip connections (notebook 05).
 
-Padded 3x3 convolutions, so the output has the input's height and width (the paper's are unpadded).
+:class:`UNet` is the paper's network, trained from scratch, with padded 3x3 convolutions (so the
+output has the input's height and width; the paper's are unpadded). :class:`ResNetUNet` is the
+form practice uses: the same decoder idea on a pretrained ResNet-18 encoder.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from .backbone import check_positive_ints, pad_to_multiple
+from .backbone import check_positive_ints, pad_to_multiple, take_resnet18_stages
 
 
 def double_conv(in_channels: int, out_channels: int) -> nn.Sequential:
@@ -47,4 +50,39 @@ class UNet(nn.Module):
         y = feats.pop()
         for i in reversed(range(len(self.up))):
             y = self.dec[i](torch.cat([feats.pop(), self.up[i](y)], dim=1))
+        return self.head(y)[..., :h, :w]
+
+
+class ResNetUNet(nn.Module):
+    """U-Net on a ResNet-18 encoder, laid out like segmentation_models_pytorch's
+    ``Unet("resnet18")``: the encoder's features at 1/2, 1/4, 1/8, 1/16 and 1/32 of the input;
+    each decoder block doubles the size (nearest), concatenates the encoder features of that
+    size (none at full size) and applies :func:`double_conv`; a 3x3 conv gives the scores."""
+
+    stride = 32
+    SKIPS = (256, 128, 64, 64, 0)  # channels of layer3, layer2, layer1, the stem's conv, none
+
+    def __init__(self, num_classes: int = 21, decoder_channels=(256, 128, 64, 32, 16)):
+        super().__init__()
+        check_positive_ints(num_classes=num_classes,
+                            **{f"decoder channel {c!r}": c for c in decoder_channels})
+        if len(decoder_channels) != len(self.SKIPS):
+            raise ValueError(f"decoder_channels: expected {len(self.SKIPS)} values, got "
+                             f"{len(decoder_channels)}")
+        take_resnet18_stages(self)
+        ins = (512, *decoder_channels[:-1])
+        self.decoder = nn.ModuleList(double_conv(i + s, o) for i, s, o in
+                                     zip(ins, self.SKIPS, decoder_channels, strict=True))
+        self.head = nn.Conv2d(decoder_channels[-1], num_classes, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        half = self.stem[:3](pad_to_multiple(x, self.stride))  # conv1, bn1, relu: 1/2
+        f4 = self.layer1(self.stem[3](half))
+        f8 = self.layer2(f4)
+        f16 = self.layer3(f8)
+        y = self.layer4(f16)
+        for block, skip in zip(self.decoder, (f16, f8, f4, half, None), strict=True):
+            y = F.interpolate(y, scale_factor=2, mode="nearest")
+            y = block(y if skip is None else torch.cat([y, skip], dim=1))
         return self.head(y)[..., :h, :w]

@@ -4,12 +4,12 @@ A minute of CPU training cannot give a model worth analysing: the notebooks anal
 :mod:`.runs` trains from the recorded recipes, which :mod:`.manifest` loads and verifies.
 """
 
+from .encoder import encoder_weights, init_encoder, start_from_pretrained
 from .manifest import (
     COMMAND,
     VERIFY_TOLERANCE,
     ReferenceModelError,
     compare_scores,
-    init_encoder,
     load,
     manifest_file,
     read_manifest,
@@ -19,5 +19,6 @@ from .runs import train_all
 
 __all__ = [
     "COMMAND", "compare_scores", "init_encoder", "load", "manifest_file", "read_manifest",
-    "ReferenceModelError", "verify", "VERIFY_TOLERANCE", "train_all",
+    "ReferenceModelError", "verify", "VERIFY_TOLERANCE", "train_all", "encoder_weights",
+    "start_from_pretrained",
 ]

@@ -15,7 +15,15 @@ from torch import nn
 
 from course_utils.data import find_voc_root, read_split
 from course_utils.runtime import REPO_ROOT, relpath
-from course_utils.training import checkpoints, full_image_loader, region_matrices, summarize
+from course_utils.training import (
+    checkpoints,
+    evaluate,
+    full_image_loader,
+    region_matrices,
+    summarize,
+    summarize_classifier,
+)
+from course_utils.training.pretrain import heldout_loader
 from course_utils.training.recipes import build_model
 
 MANIFEST = REPO_ROOT / "reference" / "manifest.json"
@@ -109,23 +117,6 @@ def load(name: str, device="cpu", manifest_path=None):
     return model.to(device=device, dtype=dtype).eval(), entry
 
 
-ENCODERS = {"fcn": ("stem", "layer1", "layer2", "layer3", "layer4"), "unet": ("inc", "down")}
-
-
-def init_encoder(net, name: str, manifest_path=None):
-    """Give ``net`` the encoder weights of the shipped model ``name``; returns ``net``. The CPU
-    stand-in for ImageNet weights: a minute of training on them shows a model that learns."""
-    source, entry = load(name, "cpu", manifest_path)
-    prefixes = ENCODERS[entry["config"]["model"]["name"]]
-    ours, theirs = net.state_dict(), source.state_dict()
-    wanted = [k for k in ours if k.split(".")[0] in prefixes]
-    if bad := [k for k in wanted if k not in theirs or theirs[k].shape != ours[k].shape]:
-        raise ReferenceModelError(f"the encoder of run {name!r} does not fit this network "
-                                  f"(missing or other shapes: {bad[:3]})")
-    net.load_state_dict({k: theirs[k] for k in wanted}, strict=False)  # copied in net's dtypes
-    return net
-
-
 def half_state(model: nn.Module) -> dict[str, torch.Tensor]:
     """The state dict as shipped: floating tensors in float16 (half the bytes), on the CPU."""
     return {k: v.detach().cpu().half() if v.is_floating_point() else v.detach().cpu()
@@ -147,6 +138,15 @@ def evaluate_run(model: nn.Module, root=None, store: bool = False) -> dict:
                                      refresh=True))
 
 
+def evaluate_encoder(model: nn.Module, heldout_loader) -> dict:
+    """Held-out scores of the encoder's classifier as :func:`load` gives it: top-1 accuracy
+    and each class's recall (the share of its crops classified right)."""
+    model = copy.deepcopy(model).cpu()
+    model.load_state_dict(float_state(half_state(model)))
+    cm = evaluate(model.to(dtype=torch.float64), heldout_loader, model.fc.out_features)
+    return {**summarize_classifier(cm), "crops": len(heldout_loader.dataset)}
+
+
 def compare_scores(expected: dict, measured: dict, tol: float = VERIFY_TOLERANCE) -> list[str]:
     """Where ``measured`` scores differ from ``expected`` by more than ``tol``."""
     problems = []
@@ -157,6 +157,15 @@ def compare_scores(expected: dict, measured: dict, tol: float = VERIFY_TOLERANCE
         if (e is None) != (m is None) or (e is not None and abs(e - m) > tol):
             problems.append(f"IoU of class {c}: {m} != manifest {e}")
     return problems
+
+
+def compare_top1(expected: dict, measured: dict, tol: float = VERIFY_TOLERANCE) -> list[str]:
+    """Where an encoder's ``measured`` held-out accuracies differ from ``expected``."""
+    pairs = [("top-1", expected["top1"], measured["top1"])]
+    pairs += [(f"recall of class {c}", e, m) for c, (e, m) in
+              enumerate(zip(expected["class_acc"], measured["class_acc"], strict=True))]
+    return [f"{what} {m} != manifest {e}" for what, e, m in pairs
+            if (e is None) != (m is None) or (e is not None and abs(e - m) > tol)]
 
 
 def verify(names=None, manifest_path=None, root=None) -> list[str]:
@@ -173,6 +182,10 @@ def verify(names=None, manifest_path=None, root=None) -> list[str]:
         except ReferenceModelError as err:
             problems.append(str(err))
             continue
-        measured = evaluate_run(model, root, store=True)
-        problems += [f"{name}: {p}" for p in compare_scores(entry["val"], measured)]
+        if entry["config"].get("task") == "classify":
+            measured = evaluate_encoder(model, heldout_loader(entry["config"]))
+            problems += [f"{name}: {p}" for p in compare_top1(entry["val"], measured)]
+        else:
+            measured = evaluate_run(model, root, store=True)
+            problems += [f"{name}: {p}" for p in compare_scores(entry["val"], measured)]
     return problems

@@ -19,15 +19,19 @@ from tqdm.auto import tqdm
 
 from course_utils import runtime
 from course_utils.data import MINI_VOC_DIR, NormalizeBatch, crop_dataset, find_voc_root
+from course_utils.models import load_encoder_
 from course_utils.runtime import relpath
 from course_utils.training import checkpoints, fit
-from course_utils.training.recipes import RUNS, build_loss, build_model, select
+from course_utils.training.pretrain import crop_loaders
+from course_utils.training.recipes import ENCODER, RUNS, build_loss, build_model, select
 
+from .encoder import encoder_weights
 from .manifest import (
     COMMAND,
     FORMAT,
     ReferenceModelError,
     data_fingerprint,
+    evaluate_encoder,
     evaluate_run,
     half_state,
     manifest_file,
@@ -47,16 +51,11 @@ def run_one(name: str, cfg: dict, report, device=None, root=None, ship_dir=None,
         torch.set_num_threads(1)  # bit-reproducible, and two runs share two cores
     runtime.set_seed(cfg["seed"])
     start = time.perf_counter()
-    dataset = crop_dataset(root, "train", cfg["crop"], cfg["scale"], cache=True)
-    train_dl = DataLoader(dataset, cfg["batch_size"], shuffle=True, drop_last=True,
-                          generator=torch.Generator().manual_seed(cfg["seed"]),
-                          collate_fn=NormalizeBatch())
-    net = build_model(cfg["model"])
-    history = fit(net, train_dl, loss=build_loss(cfg["loss"], root), epochs=cfg["epochs"],
-                  lr=cfg["lr"], optimizer=cfg["optimizer"], schedule=cfg["schedule"],
-                  device=device, checkpoint=_work_dir(work_dir) / f"{name}.pt", config=cfg,
-                  progress=False, on_epoch=lambda entry: report((name, entry["epoch"])))
-    entry = {"config": cfg, "history": history, "val": evaluate_run(net, root)}
+    if cfg.get("task") == "classify":
+        net, entry = _pretrain(name, cfg, report, device, work_dir)
+    else:
+        net, entry = _segment(name, cfg, report, device, root, work_dir,
+                              Path(ship_dir) / "manifest.json")
     if cfg["ship"]:
         path = Path(ship_dir) / f"{name}.pt"
         checkpoints.atomic_save({"format": FORMAT, "name": name, "config": cfg,
@@ -64,6 +63,34 @@ def run_one(name: str, cfg: dict, report, device=None, root=None, ship_dir=None,
         entry.update(file=path.name, sha256=sha256(path), bytes=path.stat().st_size)
     return {**entry, "seconds": round(time.perf_counter() - start, 1), "device": device.type,
             "threads": torch.get_num_threads()}
+
+
+def _pretrain(name, cfg, report, device, work_dir):
+    """The encoder's run: ``resnet18`` classifies object crops; scored on the held-out crops."""
+    train_dl, heldout_dl = crop_loaders(cfg, cfg["seed"])
+    net = build_model(cfg["model"])
+    history = fit(net, train_dl, heldout_dl, epochs=cfg["epochs"], lr=cfg["lr"],
+                  num_classes=cfg["model"]["num_classes"], device=device,
+                  checkpoint=_work_dir(work_dir) / f"{name}.pt", config=cfg, progress=False,
+                  on_epoch=lambda entry: report((name, entry["epoch"])))
+    return net, {"config": cfg, "history": history, "val": evaluate_encoder(net, heldout_dl)}
+
+
+def _segment(name, cfg, report, device, root, work_dir, manifest_path):
+    """A segmentation run: trained on crops of the train split, scored on whole val images;
+    from the course's encoder when its model's ``init`` says so."""
+    dataset = crop_dataset(root, "train", cfg["crop"], cfg["resize"], cache=True)
+    train_dl = DataLoader(dataset, cfg["batch_size"], shuffle=True, drop_last=True,
+                          generator=torch.Generator().manual_seed(cfg["seed"]),
+                          collate_fn=NormalizeBatch())
+    net = build_model(cfg["model"])
+    if cfg["model"].get("init") == "encoder":
+        load_encoder_(net, encoder_weights(manifest_path))
+    history = fit(net, train_dl, loss=build_loss(cfg["loss"], root), epochs=cfg["epochs"],
+                  lr=cfg["lr"], optimizer=cfg["optimizer"], schedule=cfg["schedule"],
+                  device=device, checkpoint=_work_dir(work_dir) / f"{name}.pt", config=cfg,
+                  progress=False, on_epoch=lambda entry: report((name, entry["epoch"])))
+    return net, {"config": cfg, "history": history, "val": evaluate_run(net, root)}
 
 
 def run_all(names: list[str], record, workers=None, device=None, root=None, ship_dir=None,
@@ -149,7 +176,12 @@ def train_all(names=None, workers: int | None = None, device=None, root=None,
         manifest["runs"] = dict(sorted(manifest["runs"].items()))
         write_manifest(manifest, manifest_path)
 
-    run_all(select(names, runs), record, workers=workers, device=device, root=root,
+    names = select(names, runs)
+    if ENCODER in names and len(names) > 1:  # every other run starts from its weights
+        run_all([ENCODER], record, workers=1, device=device, root=root,
+                ship_dir=manifest_path.parent, runs=runs, work_dir=work_dir)
+        names.remove(ENCODER)
+    run_all(names, record, workers=workers, device=device, root=root,
             ship_dir=manifest_path.parent, runs=runs, work_dir=work_dir)
     manifest["wall_seconds"] = round(time.perf_counter() - start, 1)
     write_manifest(manifest, manifest_path)

@@ -1,11 +1,11 @@
 """Training and evaluation (notebooks 04-09): ``fit``, ``evaluate``, ``predict`` and scoring.
 
 :mod:`.loop` trains (resuming from :mod:`.checkpoints`); :mod:`.evaluation` scores whole images
-from predictions kept on disk (:mod:`.cache`); :mod:`.recipes` holds the recorded recipes and
-:mod:`.cli` the command line (``python -m course_utils.training``, also under ``torchrun``).
+from predictions kept on disk (:mod:`.cache`); :mod:`.pretrain` pretrains the course's encoder
+on object crops; :mod:`.recipes` holds the recorded recipes and :mod:`.cli` the command line (``python -m course_utils.training``, also under ``torchrun``).
 """
 
-from . import checkpoints, recipes
+from . import checkpoints, pretrain, recipes
 from .cache import predictions
 from .evaluation import (
     bootstrap_miou,
@@ -15,11 +15,13 @@ from .evaluation import (
     miou_of_matrices,
     region_matrices,
     summarize,
+    summarize_classifier,
 )
 from .loop import evaluate, fit, predict
 
 __all__ = [
     "evaluate", "fit", "predict", "bootstrap_miou", "compare_over_seeds", "full_image_loader",
-    "mean_and_spread", "miou_of_matrices", "region_matrices", "summarize", "predictions",
-    "checkpoints", "recipes",
+    "mean_and_spread", "miou_of_matrices", "region_matrices", "summarize",
+    "summarize_classifier", "predictions",
+    "checkpoints", "pretrain", "recipes",
 ]

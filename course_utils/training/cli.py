@@ -1,13 +1,15 @@
 """``python -m course_utils.training``: train a segmentation model from the command line.
 
-    python -m course_utils.training --run fcn8s                   # a recorded reference recipe
-    python -m course_utils.training --model unet --depth 4 --width 32 --epochs 30 --crop 256
-    torchrun --nproc_per_node 4 -m course_utils.training --run fcn8s --batch-size 4
+    python -m course_utils.training --run fcn8s-seed0            # a recorded reference recipe
+    python -m course_utils.training --model unet-resnet18 --epochs 30 --crop 256
+    python -m course_utils.training --model fcn8s --init random  # without the course's encoder
+    torchrun --nproc_per_node 4 -m course_utils.training --run fcn8s-seed0 --batch-size 4
 
 The notebooks' ``fit``; the process group, the DistributedDataParallel wrap, the samplers and
 the summed validation live here, as in torchvision's reference script (``fit`` itself only
 averages the epoch loss over processes and saves on rank 0). ``--batch-size`` is per process.
-A rerun resumes from the checkpoint.
+A model whose spec says ``"init": "encoder"`` starts from the course's encoder (``--encoder``,
+default the shipped ``reference/encoder.pt``). A rerun resumes from the checkpoint.
 """
 
 import argparse
@@ -23,20 +25,30 @@ from torch.utils.data import DataLoader, DistributedSampler, Subset
 from course_utils import runtime
 from course_utils.data import NormalizeBatch, crop_dataset, find_voc_root
 
-from . import recipes
+from course_utils.models import load_encoder_
+
+from . import checkpoints, recipes
 from .evaluation import full_image_loader, summarize_matrix
 from .loop import accel_for, evaluate, fit, prepare_model
+
+ENCODER_FILE = runtime.REPO_ROOT / "reference" / f"{recipes.ENCODER}.pt"
 
 
 def parse(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m course_utils.training",
                                 description=__doc__.split("\n")[0])
-    p.add_argument("--run", choices=sorted(recipes.RUNS),
+    p.add_argument("--run", choices=sorted(n for n, c in recipes.RUNS.items()
+                                           if c.get("task") != "classify"),
                    help="start from a recorded reference recipe (flags below override it)")
-    p.add_argument("--model", choices=("fcn8s", "fcn16s", "fcn32s", "unet"))
+    p.add_argument("--model", choices=(*recipes.MODELS, "unet"),
+                   help="an architecture of the comparisons, or the paper's U-Net (unet)")
+    p.add_argument("--init", choices=("encoder", "random"),
+                   help="start from the course's encoder or from random weights")
+    p.add_argument("--encoder", type=Path, help="the encoder file (default: the shipped one, "
+                   f"{ENCODER_FILE.relative_to(runtime.REPO_ROOT)})")
     p.add_argument("--depth", type=int, help="U-Net levels")
     p.add_argument("--width", type=int, help="U-Net channels at the top level")
-    p.add_argument("--loss", choices=("ce", "wce", "focal"))
+    p.add_argument("--loss", choices=("ce", *recipes.LOSSES))
     for flag, kind in (("--epochs", int), ("--crop", int), ("--batch-size", int),
                        ("--lr", float), ("--seed", int)):
         p.add_argument(flag, type=kind)
@@ -53,11 +65,12 @@ def parse(argv=None) -> argparse.Namespace:
 def config_from(args) -> dict:
     """The run's plain-data config: a recorded recipe, or the defaults, with the flags on top."""
     cfg = dict(recipes.RUNS[args.run]) if args.run else {
-        **recipes.SEGMENT, "model": dict(recipes.FCN8S), "epochs": 10, "seed": 0}
+        **recipes.SEGMENT, "model": dict(recipes.FCN8S), "epochs": recipes.EPOCHS, "seed": 0}
     cfg.pop("ship", None)
     if args.model:
-        cfg["model"] = (dict(recipes.UNET) if args.model == "unet"
-                        else {"name": "fcn", "variant": args.model[3:]})
+        cfg["model"] = dict(recipes.UNET if args.model == "unet" else recipes.MODELS[args.model])
+    if args.init:
+        cfg["model"] = {**cfg["model"], "init": args.init}
     for key in ("depth", "width"):
         if getattr(args, key) is not None:
             if cfg["model"]["name"] != "unet":
@@ -96,7 +109,7 @@ def _world() -> int:
 
 def _train_loader(cfg: dict, root) -> DataLoader:
     """Under torchrun each process shuffles its own share (``fit`` sets the epoch)."""
-    dataset = crop_dataset(root, "train", cfg["crop"], cfg["scale"], cache=True)
+    dataset = crop_dataset(root, "train", cfg["crop"], cfg["resize"], cache=True)
     sampler = (DistributedSampler(dataset, shuffle=True, seed=cfg["seed"], drop_last=True)
                if dist.is_initialized() else None)
     return DataLoader(dataset, cfg["batch_size"], shuffle=sampler is None, sampler=sampler,
@@ -107,22 +120,36 @@ def _train_loader(cfg: dict, root) -> DataLoader:
 def _validate(net, root):
     """The whole-image val confusion matrix: each process scores every ``world``-th image with
     rank 0's BatchNorm statistics (the ones the checkpoint keeps); the matrices are added up."""
-    dataset = full_image_loader(root, "val").dataset
+    loader = full_image_loader(root, "val")
     if dist.is_initialized():
         for buffer in net.buffers():
             dist.broadcast(buffer, src=0)
-    share = Subset(dataset, range(_rank(), len(dataset), _world()))
-    cm = evaluate(net, DataLoader(share, batch_size=1))
+    share = Subset(loader.dataset, range(_rank(), len(loader.dataset), _world()))
+    cm = evaluate(net, DataLoader(share, batch_size=1, collate_fn=loader.collate_fn))
     if dist.is_initialized():
         dist.all_reduce(cm.matrix)
     return cm
+
+
+def _encoder_state(path: Path) -> dict:
+    """The encoder file's weights in float32, or exit saying how to get the file."""
+    try:
+        saved = checkpoints.load(path)["state_dict"]
+    except FileNotFoundError:
+        raise SystemExit(f"{runtime.relpath(path)} is missing: train the course's encoder with "
+                         "`python -m course_utils.reference --only encoder`, or pass --init "
+                         "random") from None
+    return {k: v.float() if v.is_floating_point() else v for k, v in saved.items()}
 
 
 def run(args) -> dict:
     device = _setup(torch.device(args.device or runtime.device()).type)
     cfg, root = config_from(args), find_voc_root(args.data)
     runtime.set_seed(cfg["seed"])
-    net = prepare_model(recipes.build_model(cfg["model"]), accel_for(device))
+    net = recipes.build_model(cfg["model"])
+    if cfg["model"].get("init") == "encoder":
+        load_encoder_(net, _encoder_state(args.encoder or ENCODER_FILE))
+    net = prepare_model(net, accel_for(device))
     model = torch.nn.parallel.DistributedDataParallel(
         net, device_ids=[device.index] if device.type == "cuda" else None
     ) if dist.is_initialized() else net
