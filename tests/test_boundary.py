@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from course_utils import metrics
 from course_utils.metrics import ConfusionMatrix, boundary_mask
 
 
@@ -148,3 +149,30 @@ def test_boundary_iou_of_a_list_of_sizes_adds_the_images_up():
     got = boundary_iou([a_p, b_p], [a_t, b_t], 3, width=1).numpy()
     expected = biou_brute([a_p.numpy(), b_p.numpy()], [a_t.numpy(), b_t.numpy()], 3, 1)
     np.testing.assert_allclose(got, expected, equal_nan=True)
+
+
+# --------------------------------------------------------------------------- rings and counts
+def test_ring_counts_hand_worked_each_pixel_in_one_ring():
+    target = torch.zeros(1, 12, dtype=torch.long)
+    target[0, 6:] = 1  # one edge between columns 5 and 6
+    pred = target.clone()
+    pred[0, 5] = 1  # wrong next to the edge
+    pred[0, 0] = 1  # wrong far from it
+    counts = metrics.ring_counts(pred, target, edges=(1, 2, 4))
+    # distance 1: columns 5, 6; 2: 4, 7; 3-4: 2, 3, 8, 9; beyond: 0, 1, 10, 11
+    assert counts.tolist() == [[1, 2], [2, 2], [4, 4], [3, 4]]
+    assert counts[:, 1].sum() == target.numel()
+    target[0, 11] = 255  # void is not counted (but is a label change for the distances)
+    counts = metrics.ring_counts(pred, target, edges=(1, 2, 4))
+    assert counts[:, 1].sum() == target.numel() - 1 and counts[0].tolist() == [2, 3]
+
+
+def test_boundary_counts_add_up_to_boundary_iou():
+    torch.manual_seed(0)
+    preds = [torch.randint(0, 3, (9, 11)), torch.randint(0, 3, (7, 5))]
+    targets = [torch.randint(0, 3, (9, 11)), torch.randint(0, 3, (7, 5))]
+    inter, union = metrics.boundary_counts(preds, targets, num_classes=3, width=1)
+    one = [metrics.boundary_counts(p, t, num_classes=3, width=1)
+           for p, t in zip(preds, targets, strict=True)]
+    torch.testing.assert_close(inter, one[0][0] + one[1][0])
+    torch.testing.assert_close(inter / union, metrics.boundary_iou(preds, targets, 3, 1))

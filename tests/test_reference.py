@@ -90,6 +90,24 @@ def test_load_gives_an_eval_model_that_reproduces_the_manifest(trained, voc_root
     assert reference.verify(manifest_path=path, root=voc_root) == []
 
 
+def test_by_default_only_runs_not_yet_recorded_with_their_config_are_trained(
+        trained, voc_root, tmp_path, monkeypatch):
+    path, manifest = _copy(trained, tmp_path)
+    manifest["runs"]["unet"]["config"]["lr"] = 0.5  # recorded with another recipe
+    del manifest["runs"]["unet-focal"]  # not recorded
+    path.write_text(json.dumps(manifest))
+    trained_now = []
+    monkeypatch.setattr(reference_runs, "run_all",
+                        lambda names, *a, **k: trained_now.extend(names))
+    reference_runs.train_all(None, workers=1, device="cpu", root=voc_root, manifest_path=path,
+                             runs=TINY, work_dir=tmp_path / "work")
+    assert trained_now == ["unet", "unet-focal"]
+    trained_now.clear()
+    reference_runs.train_all(["fcn"], workers=1, device="cpu", root=voc_root,
+                             manifest_path=path, runs=TINY, work_dir=tmp_path / "work")
+    assert trained_now == ["fcn"]  # named runs train again
+
+
 def test_two_worker_processes_give_the_same_runs_as_one(trained, voc_root, tmp_path):
     path, one = _copy(trained, tmp_path)  # with the encoder that fcn starts from
     two = reference_runs.train_all(["fcn", "unet-focal"], workers=2, device="cpu", root=voc_root,
@@ -328,3 +346,23 @@ def test_start_from_pretrained_says_which_encoder_it_loaded(trained, tmp_path, m
     line = reference_encoder.start_from_pretrained(net, imagenet=True, manifest_path=path)
     assert "the course's" in line and "no network" in line
     assert torch.equal(net.stem[0].weight, course["conv1.weight"])
+
+
+def test_each_run_keeps_per_image_counts_that_add_up_to_its_scores(trained, voc_root):
+    from course_utils import metrics
+    from course_utils.training import evaluation, loop
+    path, manifest = trained
+    counts = reference.load_counts("fcn", manifest_path=path)
+    val = manifest["runs"]["fcn"]["val"]
+    n = len(evaluation.full_image_loader(voc_root, "val"))
+    assert counts["confusion"].shape == (n, 21, 21) and counts["rings"].shape == (n, 6, 2)
+    scores = metrics.scores_from_matrix(counts["confusion"].sum(0))
+    assert abs(float(scores["miou"]) - val["miou"]) < 1e-6
+    assert counts["rings"][..., 1].sum() == val["pixels"]  # every labelled pixel in one ring
+    model, _ = reference.load("fcn", manifest_path=path)
+    loader = evaluation.full_image_loader(voc_root, "val")
+    preds = [loop.predict(model, x)[0] for x, _ in loader]
+    biou = metrics.boundary_iou(preds, [y[0] for _, y in loader])
+    assert abs(float(biou.nanmean()) - val["boundary_iou"]) < 1e-6  # an independent recount
+    with pytest.raises(ReferenceModelError, match="--only nope"):
+        reference.load_counts("nope", manifest_path=path)

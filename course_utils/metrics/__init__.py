@@ -6,10 +6,10 @@ IoU and Dice all come from it (:func:`scores_from_matrix`). Boundary metrics sco
 along label changes. :mod:`.baselines` scores colour-only classifiers of the mini set.
 """
 
-from .boundary import boundary_iou, boundary_mask
+from .boundary import RINGS, boundary_counts, boundary_iou, boundary_mask, ring_counts
 from .scores import ConfusionMatrix, normalize_matrix, per_image_miou, scores_from_matrix
 
 __all__ = [
     "ConfusionMatrix", "per_image_miou", "scores_from_matrix", "normalize_matrix",
-    "boundary_mask", "boundary_iou",
+    "boundary_mask", "boundary_iou", "boundary_counts", "ring_counts", "RINGS",
 ]

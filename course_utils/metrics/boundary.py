@@ -45,15 +45,10 @@ def _inner_rim(mask: torch.Tensor, width: int) -> torch.Tensor:
     return mask & (F.max_pool2d(outside, 2 * width + 1, stride=1)[:, 0] > 0)
 
 
-def boundary_iou(pred, target, num_classes: int = NUM_CLASSES, width: int = 3,
-                 ignore_index: int | None = VOID) -> torch.Tensor:
-    """Per-class boundary IoU ``|G_d & P_d| / |G_d | P_d|`` over a set of label maps.
-
-    ``G_d`` and ``P_d`` are the inner rims of the true and the predicted mask of the class,
-    summed over the images before dividing (data-set level, as mIoU); void pixels count for
-    neither; an empty union gives NaN. ``pred``, ``target``: ``(N, H, W)`` labels, or lists of
-    ``(H, W)`` maps of any sizes (whole images).
-    """
+def boundary_counts(pred, target, num_classes: int = NUM_CLASSES, width: int = 3,
+                    ignore_index: int | None = VOID) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-class ``(|G_d & P_d|, |G_d | P_d|)`` summed over label maps (see :func:`boundary_iou`):
+    counts add up over images, so a data-set score or a bootstrap resample is a sum of them."""
     pairs = list(zip(pred, target, strict=True)) if isinstance(pred, list | tuple) else [
         (pred, target)]
     inter = torch.zeros(num_classes, dtype=torch.float64)
@@ -68,4 +63,40 @@ def boundary_iou(pred, target, num_classes: int = NUM_CLASSES, width: int = 3,
             g, q = _inner_rim(t == c, width) & keep, _inner_rim(p == c, width) & keep
             inter[c] += (g & q).sum()
             union[c] += (g | q).sum()
+    return inter, union
+
+
+def boundary_iou(pred, target, num_classes: int = NUM_CLASSES, width: int = 3,
+                 ignore_index: int | None = VOID) -> torch.Tensor:
+    """Per-class boundary IoU ``|G_d & P_d| / |G_d | P_d|`` over a set of label maps.
+
+    ``G_d`` and ``P_d`` are the inner rims of the true and the predicted mask of the class,
+    summed over the images before dividing (data-set level, as mIoU); void pixels count for
+    neither; an empty union gives NaN. ``pred``, ``target``: ``(N, H, W)`` labels, or lists of
+    ``(H, W)`` maps of any sizes (whole images).
+    """
+    inter, union = boundary_counts(pred, target, num_classes, width, ignore_index)
     return inter / union  # 0 / 0 = NaN for a class with an empty union
+
+
+RINGS = (1, 2, 4, 8, 16)  # outer edges of the rings, in px from the nearest label change
+
+
+def ring_counts(pred: torch.Tensor, target: torch.Tensor, edges=RINGS,
+                ignore_index: int | None = VOID) -> torch.Tensor:
+    """``(R + 1, 2)`` counts ``(correct, labelled)`` of one ``(H, W)`` map in rings by distance
+    to the nearest label change of ``target`` (square windows, void counted as a label):
+    ring 0 within ``edges[0]`` px, ring k between ``edges[k - 1]`` and ``edges[k]``, the last
+    beyond ``edges[-1]``. Unlike a cumulative band, each pixel is in exactly one ring."""
+    _check(1, pred=pred, target=target)
+    keep = (target != ignore_index if ignore_index is not None
+            else torch.ones_like(target, dtype=torch.bool))
+    right = (pred == target) & keep
+    inside = torch.zeros_like(keep)
+    counts = []
+    for width in (*edges, None):
+        band = boundary_mask(target, width) if width else torch.ones_like(keep)
+        ring = band & ~inside & keep
+        counts.append((int((right & ring).sum()), int(ring.sum())))
+        inside = inside | band
+    return torch.tensor(counts, dtype=torch.int64)

@@ -1,7 +1,7 @@
 """``python -m course_utils.reference``: train, list or verify the reference models.
 
-    python -m course_utils.reference            # train every recorded run (resumable)
-    python -m course_utils.reference --only fcn8s
+    python -m course_utils.reference            # train the runs not yet in the manifest
+    python -m course_utils.reference --only fcn8s-seed0   # train (again) these runs
     python -m course_utils.reference --verify   # re-evaluate the shipped files (make test)
     python -m course_utils.reference --list
 """
@@ -20,7 +20,8 @@ from .runs import train_all
 def main(argv=None) -> int:
     """Command line: train (default), ``--verify`` or ``--list``."""
     p = argparse.ArgumentParser(prog=COMMAND, description=__doc__.split("\n")[0])
-    p.add_argument("--only", nargs="+", metavar="NAME", help="train (or verify) these runs")
+    p.add_argument("--only", nargs="+", metavar="NAME",
+                   help="train (or verify) these runs, even if already recorded")
     p.add_argument("--verify", action="store_true",
                    help="re-evaluate the shipped models and check the manifest's scores")
     p.add_argument("--list", action="store_true", help="list the runs and their configs")

@@ -6,10 +6,12 @@ SHA-256. A fixed model scores the same on any CPU (training does not): ``--verif
 
 import copy
 import hashlib
+import io
 import json
 import os
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -19,6 +21,8 @@ from course_utils.training import (
     checkpoints,
     evaluate,
     full_image_loader,
+    image_counts,
+    predictions,
     region_matrices,
     summarize,
     summarize_classifier,
@@ -29,6 +33,7 @@ from course_utils.training.recipes import build_model
 MANIFEST = REPO_ROOT / "reference" / "manifest.json"
 DIR_ENV = "COURSE_REFERENCE_DIR"  # another folder for the manifest and files (default reference/)
 FORMAT = "course_utils.reference/1"
+COUNTS_DIR = "per_image"  # beside the manifest: each run's per-image counts (.npz)
 VERIFY_TOLERANCE = 1e-3  # absolute, on mIoU, pixel accuracy and every per-class IoU
 COMMAND = "python -m course_utils.reference"
 
@@ -128,14 +133,48 @@ def float_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
 
 
-def evaluate_run(model: nn.Module, root=None, store: bool = False) -> dict:
+def evaluate_run(model: nn.Module, root=None, store: bool = False, counts_path=None) -> dict:
     """Full-image validation scores of a run's model as :func:`load` gives it (weights rounded
-    through float16, in float64 on the CPU); always computed (``store`` keeps them in the cache)."""
+    through float16, in float64 on the CPU); always computed (``store`` keeps them in the cache).
+    With ``counts_path`` the per-image counts behind them (:func:`image_counts`) are saved
+    there too (``.npz``): the notebooks' paired comparisons and bootstrap intervals use them."""
     model = copy.deepcopy(model).cpu()
     model.load_state_dict(float_state(half_state(model)))
     model.to(dtype=torch.float64)
-    return summarize(region_matrices(model, full_image_loader(root, "val"), cache=store,
-                                     refresh=True))
+    loader = full_image_loader(root, "val")
+    maps = predictions(model, loader, cache=store, refresh=True)
+    scores = summarize(region_matrices(model, loader, maps=maps))
+    if counts_path is not None:
+        counts = image_counts(maps, [label[0] for _, label in loader])
+        inter, union = counts["boundary_inter"].sum(0), counts["boundary_union"].sum(0)
+        rings = counts["rings"].sum(0).double()
+        scores.update(boundary_iou=_mean_present(inter, union),
+                      ring_acc=[round(float(c / n), 6) if n else None for c, n in rings])
+        save_counts(counts, counts_path)
+    return scores
+
+
+def _mean_present(inter: torch.Tensor, union: torch.Tensor) -> float:
+    """Mean over the classes with a non-empty union of ``inter / union``."""
+    present = union > 0
+    return round(float((inter[present] / union[present]).mean()), 6)
+
+
+def save_counts(counts: dict[str, torch.Tensor], path) -> None:
+    """Per-image counts as a compressed ``.npz`` of int32 arrays, written atomically."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **{k: v.numpy().astype(np.int32) for k, v in counts.items()})
+    checkpoints.atomic_write(buffer.getvalue(), Path(path))
+
+
+def load_counts(name: str, manifest_path=None) -> dict[str, torch.Tensor]:
+    """The per-image counts of run ``name`` (see :func:`evaluate_run`) as int64 tensors."""
+    path = manifest_file(manifest_path).parent / COUNTS_DIR / f"{name}.npz"
+    if not path.is_file():
+        raise ReferenceModelError(f"{relpath(path)} is missing: train run {name!r} with "
+                                  f"`{COMMAND} --only {name}`")
+    with np.load(path) as f:
+        return {k: torch.from_numpy(f[k]).long() for k in f.files}
 
 
 def evaluate_encoder(model: nn.Module, heldout_loader) -> dict:

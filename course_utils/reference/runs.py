@@ -5,6 +5,7 @@ scores. Each run gives the same result in whichever process runs it.
 """
 
 import copy
+import json
 import multiprocessing as mp
 import os
 import platform
@@ -28,6 +29,7 @@ from course_utils.training.recipes import ENCODER, RUNS, build_loss, build_model
 from .encoder import encoder_weights
 from .manifest import (
     COMMAND,
+    COUNTS_DIR,
     FORMAT,
     ReferenceModelError,
     data_fingerprint,
@@ -90,7 +92,9 @@ def _segment(name, cfg, report, device, root, work_dir, manifest_path):
                   lr=cfg["lr"], optimizer=cfg["optimizer"], schedule=cfg["schedule"],
                   device=device, checkpoint=_work_dir(work_dir) / f"{name}.pt", config=cfg,
                   progress=False, on_epoch=lambda entry: report((name, entry["epoch"])))
-    return net, {"config": cfg, "history": history, "val": evaluate_run(net, root)}
+    counts = Path(manifest_path).parent / COUNTS_DIR / f"{name}.npz"
+    return net, {"config": cfg, "history": history,
+                 "val": evaluate_run(net, root, counts_path=counts)}
 
 
 def run_all(names: list[str], record, workers=None, device=None, root=None, ship_dir=None,
@@ -156,8 +160,9 @@ def _advance(bar, report: tuple[str, int]) -> None:
 
 def train_all(names=None, workers: int | None = None, device=None, root=None,
               manifest_path=None, runs=None, work_dir=None) -> dict:
-    """Train the runs ``names`` (default all) and update the manifest, one finished run at a
-    time: an interrupted command keeps them, and the others resume from their checkpoints."""
+    """Train the runs ``names`` and update the manifest, one finished run at a time: an
+    interrupted command keeps them, and the others resume from their checkpoints. By default
+    every run not yet recorded with its current config (a stopped command picks up there)."""
     root = find_voc_root(root if root is not None else MINI_VOC_DIR)
     manifest_path = manifest_file(manifest_path)
     try:
@@ -176,6 +181,10 @@ def train_all(names=None, workers: int | None = None, device=None, root=None,
         manifest["runs"] = dict(sorted(manifest["runs"].items()))
         write_manifest(manifest, manifest_path)
 
+    if names is None:
+        names = [n for n in select(None, runs)
+                 if manifest["runs"].get(n, {}).get("config") != json.loads(json.dumps(
+                     (RUNS if runs is None else runs)[n]))]
     names = select(names, runs)
     if ENCODER in names and len(names) > 1:  # every other run starts from its weights
         run_all([ENCODER], record, workers=1, device=device, root=root,

@@ -2,7 +2,8 @@
 
 :mod:`.loop` trains (resuming from :mod:`.checkpoints`); :mod:`.evaluation` scores whole images
 from predictions kept on disk (:mod:`.cache`); :mod:`.pretrain` pretrains the course's encoder
-on object crops; :mod:`.recipes` holds the recorded recipes and :mod:`.cli` the command line (``python -m course_utils.training``, also under ``torchrun``).
+on object crops; :mod:`.recipes` holds the recorded recipes and :mod:`.cli` the command line
+(``python -m course_utils.training``, also under ``torchrun``).
 """
 
 from . import checkpoints, pretrain, recipes
@@ -11,6 +12,7 @@ from .evaluation import (
     bootstrap_miou,
     compare_over_seeds,
     full_image_loader,
+    image_counts,
     mean_and_spread,
     miou_of_matrices,
     region_matrices,
@@ -21,6 +23,7 @@ from .loop import evaluate, fit, predict
 
 __all__ = [
     "evaluate", "fit", "predict", "bootstrap_miou", "compare_over_seeds", "full_image_loader",
+    "image_counts",
     "mean_and_spread", "miou_of_matrices", "region_matrices", "summarize",
     "summarize_classifier", "predictions",
     "checkpoints", "pretrain", "recipes",

@@ -24,7 +24,6 @@ from torch.utils.data import DataLoader, DistributedSampler, Subset
 
 from course_utils import runtime
 from course_utils.data import NormalizeBatch, crop_dataset, find_voc_root
-
 from course_utils.models import load_encoder_
 
 from . import checkpoints, recipes

@@ -10,19 +10,20 @@ import torch
 # importable here and as training.full_image_loader: the notebooks score with it.
 from course_utils.data import NUM_CLASSES, VOID
 from course_utils.data import full_image_loader as full_image_loader
-from course_utils.metrics import ConfusionMatrix, boundary_mask
+from course_utils.metrics import ConfusionMatrix, boundary_counts, boundary_mask, ring_counts
 
 from .cache import predictions
 
 BAND_WIDTH = 3  # pixels on each side of a label change
 
 
-def region_matrices(model, loader, cache: bool = True,
-                    refresh: bool = False) -> dict[str, ConfusionMatrix]:
+def region_matrices(model, loader, cache: bool = True, refresh: bool = False,
+                    maps=None) -> dict[str, ConfusionMatrix]:
     """Confusion matrices of ``model`` over ``loader``: ``"all"`` pixels, the boundary
-    ``"band"`` and the ``"interior"``. ``cache``, ``refresh``: see :func:`.cache.predictions`."""
+    ``"band"`` and the ``"interior"``. ``cache``, ``refresh``: see :func:`.cache.predictions`;
+    ``maps``: the predictions, when already made."""
     cms = {k: ConfusionMatrix(NUM_CLASSES) for k in ("all", "band", "interior")}
-    maps = iter(predictions(model, loader, cache, refresh))  # read from disk where kept
+    maps = iter(maps if maps is not None else predictions(model, loader, cache, refresh))
     for _, labels in loader:
         preds = torch.stack([next(maps) for _ in labels])
         band = boundary_mask(labels, BAND_WIDTH)
@@ -30,6 +31,22 @@ def region_matrices(model, loader, cache: bool = True,
         cms["band"].update(preds, labels.masked_fill(~band, VOID))
         cms["interior"].update(preds, labels.masked_fill(band, VOID))
     return cms
+
+
+def image_counts(maps, labels) -> dict[str, torch.Tensor]:
+    """Per-image counts that every score of a run adds up from, kept so that a score can be
+    resampled over images (a bootstrap interval) and two runs compared image by image (paired):
+    ``confusion`` ``(N, C, C)``, boundary IoU's ``boundary_inter`` and ``boundary_union``
+    ``(N, C)``, and ``rings`` ``(N, R + 1, 2)`` (correct, labelled) by distance to an edge."""
+    counts = {"confusion": [], "boundary_inter": [], "boundary_union": [], "rings": []}
+    for pred, label in zip(maps, labels, strict=True):
+        counts["confusion"].append(ConfusionMatrix(NUM_CLASSES).update(pred[None],
+                                                                       label[None]).matrix)
+        inter, union = boundary_counts(pred, label)
+        counts["boundary_inter"].append(inter.long())
+        counts["boundary_union"].append(union.long())
+        counts["rings"].append(ring_counts(pred, label))
+    return {k: torch.stack(v) for k, v in counts.items()}
 
 
 def _rounded(x, digits: int = 6):
