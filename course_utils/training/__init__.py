@@ -1,12 +1,13 @@
 """Training and evaluation (notebooks 04-09): ``fit``, ``evaluate``, ``predict`` and scoring.
 
 :mod:`.loop` trains (resuming from :mod:`.checkpoints`); :mod:`.evaluation` scores whole images
-from predictions kept on disk (:mod:`.cache`); :mod:`.pretrain` pretrains the course's encoder
-on object crops; :mod:`.recipes` holds the recorded recipes and :mod:`.cli` the command line
+from predictions kept on disk (:mod:`.cache`); :mod:`.comparison` compares two recipes paired by
+seed and resampled over images; :mod:`.pretrain` pretrains the course's encoder on object crops;
+:mod:`.recipes` holds the recorded recipes and :mod:`.cli` the command line
 (``python -m course_utils.training``, also under ``torchrun``).
 """
 
-from . import checkpoints, pretrain, recipes
+from . import checkpoints, comparison, pretrain, recipes
 from .cache import predictions
 from .evaluation import (
     bootstrap_miou,
@@ -26,5 +27,5 @@ __all__ = [
     "image_counts",
     "mean_and_spread", "miou_of_matrices", "region_matrices", "summarize",
     "summarize_classifier", "predictions",
-    "checkpoints", "pretrain", "recipes",
+    "checkpoints", "comparison", "pretrain", "recipes",
 ]
