@@ -62,10 +62,11 @@ def paired_comparison(runs_a: list[dict], runs_b: list[dict], metric: str = "mio
     n = len(runs_a[0]["confusion"])
     if any(len(r["confusion"]) != n for r in (*runs_a, *runs_b)):
         raise ValueError("every run must be scored on the same validation images")
-    per_seed = [float(score(b, metric) - score(a, metric)) for a, b in zip(runs_a, runs_b, strict=True)]
+    pairs = list(zip(runs_a, runs_b, strict=True))
+    per_seed = [float(score(b, metric) - score(a, metric)) for a, b in pairs]
     w = resample_weights(n, n_boot, seed)
     diffs = torch.stack([score(b, metric, w) - score(a, metric, w)
-                         for a, b in zip(runs_a, runs_b, strict=True)]).mean(0)
+                         for a, b in pairs]).mean(0)
     tail = (1 - level) / 2
     interval = (float(diffs.quantile(tail)), float(diffs.quantile(1 - tail)))
     every_seed = all(d > 0 for d in per_seed) or all(d < 0 for d in per_seed)
