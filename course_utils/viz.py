@@ -30,12 +30,42 @@ def to_numpy_image(image) -> np.ndarray:
     return image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image
 
 
-def colorize(mask) -> np.ndarray:
-    """An ``(H, W)`` index mask as an ``(H, W, 3)`` uint8 RGB image in the VOC palette."""
+def colorize(mask, outline: bool = False) -> np.ndarray:
+    """An ``(H, W)`` index mask as an ``(H, W, 3)`` uint8 RGB image in the VOC palette;
+    ``outline`` draws every label change in white, so regions of similar colours (VOC puts
+    red next to green) stay apart for every reader."""
     m = _numpy(mask)
     if m.ndim != 2:
         raise ValueError(f"colorize: expected an (H, W) index mask, got shape {m.shape}")
-    return PALETTE[m.astype(np.int64).clip(0, 255)]
+    rgb = PALETTE[m.astype(np.int64).clip(0, 255)]
+    if outline:
+        edge = np.zeros(m.shape, bool)
+        edge[1:] |= m[1:] != m[:-1]
+        edge[:, 1:] |= m[:, 1:] != m[:, :-1]
+        rgb = np.where(edge[..., None], 255, rgb).astype(np.uint8)
+    return rgb
+
+
+def label_regions(ax, mask, fontsize: float = 7) -> list:
+    """Write each object class's name on its largest region of ``mask`` (at the point farthest
+    from the region's edge), white on a black outline: a figure readable without telling
+    colours apart. Background and void are not labelled. Returns the text artists."""
+    from matplotlib import patheffects
+    from scipy import ndimage
+
+    m = _numpy(mask).astype(np.int64)
+    texts = []
+    for c in sorted(set(np.unique(m).tolist()) - {0, VOID}):
+        parts, n = ndimage.label(m == c)
+        if n == 0:
+            continue
+        largest = parts == 1 + int(np.argmax(ndimage.sum(np.ones_like(m), parts, range(1, n + 1))))
+        y, x = np.unravel_index(np.argmax(ndimage.distance_transform_edt(largest)), m.shape)
+        name = VOC_CLASSES[c] if c < NUM_CLASSES else str(c)
+        texts.append(ax.text(x, y, name, fontsize=fontsize, color="white", ha="center",
+                             va="center", path_effects=[patheffects.withStroke(
+                                 linewidth=2, foreground="black")]))
+    return texts
 
 
 def show_images(images, titles=None, ncols: int = 4, scale: float = 2.5, cmap=None):
@@ -86,8 +116,9 @@ def add_legend(ax, labels, **kwargs) -> None:
 
 
 def show_segmentation(images, masks, preds=None, titles=None, scale: float = 2.3):
-    """Rows of image | ground truth | prediction (if given), with a legend of the classes shown
-    (normalised images: pass them through ``course_utils.data.denormalize`` first)."""
+    """Rows of image | ground truth | prediction (if given), with a legend of the classes shown;
+    masks are outlined and their regions named (:func:`label_regions`), so no colour needs to
+    be told apart (normalised images: pass them through ``course_utils.data.denormalize``)."""
     cols = 2 if preds is None else 3
     n = len(images)
     aspect = float(np.mean([m.shape[-2] / m.shape[-1] for m in masks]))  # rows sized to fit
@@ -99,10 +130,12 @@ def show_segmentation(images, masks, preds=None, titles=None, scale: float = 2.3
     for i in range(n):
         labels = [masks[i]] if preds is None else [masks[i], preds[i]]
         present |= {int(v) for m in labels for v in np.unique(_numpy(m))}
-        row = [to_numpy_image(images[i])] + [colorize(m) for m in labels]
+        row = [to_numpy_image(images[i])] + [colorize(m, outline=True) for m in labels]
         for j, (ax, pic) in enumerate(zip(axes[i], row, strict=True)):
             ax.imshow(pic)
             ax.axis("off")
+            if j > 0:
+                label_regions(ax, labels[j - 1])
             if i == 0:
                 ax.set_title(heads[j], fontsize=9)
         if titles is not None:

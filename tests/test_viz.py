@@ -62,3 +62,32 @@ def test_grids_and_segmentation_rows_draw_what_they_are_given():
     axes = viz.show_segmentation([img], [mask], [mask])
     assert axes.shape == (1, 3)
     plt.close("all")
+
+
+def test_outlines_mark_every_label_change_and_nothing_else():
+    mask = np.zeros((6, 8), np.int64)
+    mask[2:5, 3:6] = 1  # an aeroplane square
+    rgb = viz.colorize(mask, outline=True)
+    white = (rgb == 255).all(-1)  # no class of the palette is white
+    changed = np.zeros_like(white)
+    changed[1:] |= mask[1:] != mask[:-1]
+    changed[:, 1:] |= mask[:, 1:] != mask[:, :-1]
+    assert (white == changed).all() and white.any()
+    assert (rgb[~white] == viz.colorize(mask)[~white]).all()
+
+
+def test_region_labels_name_each_object_class_inside_its_largest_region():
+    mask = np.zeros((40, 60), np.int64)
+    mask[5:35, 5:25] = 15  # a person
+    mask[10:20, 40:58] = 7  # a car
+    mask[30:32, 40:42] = 7  # a smaller car: the name goes on the larger one
+    mask[0, :] = 255  # void: never labelled
+    fig, ax = plt.subplots()
+    texts = viz.label_regions(ax, mask)
+    assert sorted(t.get_text() for t in texts) == ["car", "person"]
+    for t in texts:
+        x, y = t.get_position()
+        assert mask[int(y), int(x)] == {"car": 7, "person": 15}[t.get_text()]
+        if t.get_text() == "car":
+            assert 10 <= y < 20
+    plt.close(fig)
