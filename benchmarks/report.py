@@ -5,7 +5,9 @@ cached, vs d2l.VOCSegDataset: construction, an epoch of crops, memory), the conf
 benchmark (vs torchmetrics and a naive loop, CPU and GPU when present), the training benchmark
 (training.fit vs d2l.train_ch13; on a GPU 320 x 480 crops with AMP and channels_last vs d2l's
 float32 loop) and the strict nbval time of every notebook. Each side-by-side ratio comes from
-the same run; the page says on what machine.
+the same run; the page says on what machine. The capacity and speed of the compared models
+(``bench_models.py``) are also kept in benchmarks/results/models.md and .json, which notebooks
+04-06 print.
 
     python benchmarks/report.py [--skip-nbval]
 """
@@ -24,7 +26,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 REPORT = HERE / "results" / "report.md"
-BENCHES = ("bench_dataset.py", "bench_metrics.py", "bench_train.py")
+BENCHES = ("bench_dataset.py", "bench_metrics.py", "bench_train.py", "bench_models.py")
+KEPT = {"bench_models.py": HERE / "results" / "models.md"}  # notebooks 04-06 print its table
+NOTEBOOK_BUDGET = 90  # seconds of strict nbval per notebook (fast profile, 2-core machine)
 
 
 def machine() -> str:
@@ -51,7 +55,8 @@ def demote(markdown: str) -> str:
 
 def nbval_times() -> str:
     """Strict nbval of each notebook on its own, from a fresh checkpoint folder: seconds."""
-    rows = ["| notebook | nbval time (s) | result |", "|---|---:|---|"]
+    rows = [f"| notebook | nbval time (s) | result | within {NOTEBOOK_BUDGET} s |",
+            "|---|---:|---|---|"]
     for nb in sorted((REPO / "notebooks").glob("[0-9][0-9]-*.ipynb")):
         with tempfile.TemporaryDirectory() as ckpt:
             env = dict(os.environ, COURSE_PROFILE="fast", COURSE_CHECKPOINT_DIR=ckpt)
@@ -62,7 +67,8 @@ def nbval_times() -> str:
                                    str(nb.relative_to(REPO))], cwd=REPO, env=env,
                                   capture_output=True, text=True)
             seconds = time.perf_counter() - start
-        rows.append(f"| {nb.name} | {seconds:.0f} | {'pass' if done.returncode == 0 else 'FAIL'} |")
+        rows.append(f"| {nb.name} | {seconds:.0f} | {'pass' if done.returncode == 0 else 'FAIL'} "
+                    f"| {'yes' if seconds <= NOTEBOOK_BUDGET else 'NO'} |")
     return "\n".join(rows)
 
 
@@ -77,7 +83,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for script in BENCHES:
             print(f"== {script}", flush=True)
-            table, code = run_bench(script, Path(tmp) / f"{script}.md")
+            table, code = run_bench(script, KEPT.get(script, Path(tmp) / f"{script}.md"))
             worst = max(worst, code)
             parts += [demote(table).strip(), ""]
     if not args.skip_nbval:
