@@ -34,23 +34,27 @@ def test_nb03_output_size_hand_worked(capsys):
     assert verdict(capsys) == "Correct"
 
 
-def _tent_kernel(f):
-    t = 1 - (torch.arange(2 * f) - (f - 0.5)).abs() / f
-    return torch.outer(t, t)
+@pytest.mark.parametrize("answer, ok", [(17, True), (17.0, True), (torch.tensor(17), True),
+                                        (16, False), (18, False), (21, False), (33, False),
+                                        (None, False), ("17", False), (True, False), (1e9, False)])
+def test_nb03_aligned_size(capsys, answer, ok):
+    # align_corners=True on 5 samples: 4 gaps between the outer centres, 4 steps each, + 1
+    nb03.check_aligned_size(answer, size=5, step=4)
+    assert verdict(capsys) == ("Correct" if ok else "Not yet")
 
 
-@pytest.mark.parametrize("factor", [2, 4])
-def test_nb03_bilinear_kernel(capsys, factor):
-    nb03.check_bilinear_kernel(_tent_kernel(factor), factor)
-    assert verdict(capsys) == "Correct"
-    nb03.check_bilinear_kernel(_tent_kernel(factor)[None, None], factor)  # (1, 1, k, k) too
-    assert verdict(capsys) == "Correct"
+def test_nb03_aligned_size_other_sizes(capsys):
+    for size, step in [(2, 2), (7, 3), (33, 16)]:
+        nb03.check_aligned_size((size - 1) * step + 1, size=size, step=step)
+        assert verdict(capsys) == "Correct"
+        nb03.check_aligned_size(size * step, size=size, step=step)  # align_corners=False's size
+        assert verdict(capsys) == "Not yet"
 
 
-@pytest.mark.parametrize("answer", [torch.ones(8, 8) / 4, torch.ones(3, 3), None, "kernel"])
-def test_nb03_bilinear_kernel_wrong(capsys, answer):
-    nb03.check_bilinear_kernel(answer, 4)
-    assert verdict(capsys) == "Not yet"
+def test_nb03_aligned_size_hint_does_not_give_the_answer(capsys):
+    nb03.check_aligned_size(None, size=5, step=4)
+    out = capsys.readouterr().out
+    assert out.startswith("Not yet") and "17" not in out and "Traceback" not in out
 
 
 def test_nb03_transpose_matrix_hand_worked(capsys):
@@ -65,31 +69,76 @@ def test_nb03_transpose_matrix_hand_worked(capsys):
     assert verdict(capsys) == "Correct"
     nb03.check_transpose_matrix(m.T, kernel=k, in_size=2, stride=2)
     assert verdict(capsys) == "Not yet"
-
-
-def test_nb03_transpose_matrix_is_conv_matrix_transposed(capsys):
-    # stride 1: the transposed conv's matrix is the transpose of the convolution's matrix
-    k = torch.tensor([[1.0, -2.0], [0.5, 3.0]])
-    conv = torch.nn.functional.conv2d
-    units = torch.eye(9).reshape(9, 1, 3, 3)
-    c = conv(units, k[None, None]).flatten(1).T  # (4, 9)
-    nb03.check_transpose_matrix(c.T, kernel=k.tolist(), in_size=2)
+    # padding 1 crops one row and column on each side: the 2 x 2 middle of each 4 x 4 column
+    cropped = m.reshape(4, 4, 4)[1:3, 1:3].reshape(4, 4)
+    nb03.check_transpose_matrix(cropped, kernel=k, in_size=2, stride=2, padding=1)
     assert verdict(capsys) == "Correct"
-    nb03.check_transpose_matrix(c, kernel=k.tolist(), in_size=2)
+    nb03.check_transpose_matrix(m, kernel=k, in_size=2, stride=2, padding=1)
+    out = capsys.readouterr().out
+    assert out.startswith("Not yet") and "(4, 4)" not in out  # the shape is not given away
+
+
+@pytest.mark.parametrize("stride, padding, n_out", [(1, 0, 3), (2, 1, 5)])
+def test_nb03_transpose_matrix_is_conv_matrix_transposed(capsys, stride, padding, n_out):
+    # the transposed conv's matrix is the transpose of the convolution's matrix (on the
+    # output-sized input), with stride and padding too
+    k = torch.arange(1.0, 10.0).reshape(3, 3) if stride == 2 else torch.tensor(
+        [[1.0, -2.0], [0.5, 3.0]])
+    n_in = 3 if stride == 2 else 2
+    units = torch.eye(n_out * n_out).reshape(-1, 1, n_out, n_out)
+    c = torch.nn.functional.conv2d(units, k[None, None], stride=stride, padding=padding)
+    c = c.flatten(1).T  # (n_in^2, n_out^2)
+    assert c.shape == (n_in * n_in, n_out * n_out)
+    nb03.check_transpose_matrix(c.T, kernel=k.tolist(), in_size=n_in, stride=stride,
+                                padding=padding)
+    assert verdict(capsys) == "Correct"
+    nb03.check_transpose_matrix(c, kernel=k.tolist(), in_size=n_in, stride=stride,
+                                padding=padding)
     assert verdict(capsys) == "Not yet"
 
 
-def test_nb03_uniform_overlap(capsys):
-    assert nb03.uniform_overlap(4, 2) and nb03.uniform_overlap(2, 2)
-    assert not nb03.uniform_overlap(3, 2) and not nb03.uniform_overlap(5, 4)
-    candidates = [(3, 2), (4, 2), (6, 3), (5, 4)]
-    nb03.check_uniform_overlap([(4, 2), (6, 3)], candidates)
+def _as_subpixel(weight, r):
+    """The worked answer: tap r t + phase of the stamp is tap t of that phase's convolution,
+    flipped (conv2d correlates); channel o r^2 + a r + b is what PixelShuffle sends to (a, b)."""
+    c_in, c_out, kr, _ = weight.shape
+    k = kr // r
+    w = weight.reshape(c_in, c_out, k, r, k, r).flip(2, 4)
+    return w.permute(1, 3, 5, 0, 2, 4).reshape(c_out * r * r, c_in, k, k)
+
+
+def test_nb03_subpixel(capsys):
+    nb03.check_subpixel(_as_subpixel)
     assert verdict(capsys) == "Correct"
-    nb03.check_uniform_overlap([(4, 2)], candidates)
-    assert verdict(capsys) == "Not yet"
-    for malformed in (42, None, "ab", [(4, "x")]):
-        nb03.check_uniform_overlap(malformed, candidates)
-        assert verdict(capsys) == "Not yet"
+
+
+def _unflipped(weight, r):
+    c_in, c_out, kr, _ = weight.shape
+    k = kr // r
+    w = weight.reshape(c_in, c_out, k, r, k, r)
+    return w.permute(1, 3, 5, 0, 2, 4).reshape(c_out * r * r, c_in, k, k)
+
+
+def _wrong_channel_order(weight, r):
+    c_in, c_out, kr, _ = weight.shape
+    k = kr // r
+    w = weight.reshape(c_in, c_out, k, r, k, r).flip(2, 4)
+    return w.permute(3, 5, 1, 0, 2, 4).reshape(c_out * r * r, c_in, k, k)
+
+
+def _raises(weight, r):
+    raise IndexError("oops")
+
+
+def _returns_none(weight, r):
+    return None
+
+
+@pytest.mark.parametrize("fn", [_unflipped, _wrong_channel_order, _raises, _returns_none,
+                                lambda w, r: w, None, "as_subpixel"])
+def test_nb03_subpixel_wrong(capsys, fn):
+    nb03.check_subpixel(fn)
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and out.startswith("Not yet: ") and "Traceback" not in out
 
 
 # --- nb04 ------------------------------------------------------------------------------------
