@@ -52,11 +52,48 @@ def test_check_function_stops_at_the_first_failing_case_and_reports_only_failure
     assert capsys.readouterr().out.startswith("Not yet: first - it raised TypeError")
 
 
-@pytest.mark.parametrize(("answer", "ok"), [((192, 128, 128), True), ([192.0, 128, 128], True),
-                                           ((128, 128, 192), False), (None, False), (7, False),
-                                           ("red", False), ({"r": 192}, False)])
-def test_person_colour_check_says_not_yet_to_malformed_answers(capsys, answer, ok):
-    out = verdict(capsys, nb00.check_person_colour, answer)
+def outline(mask):
+    edge = torch.zeros(mask.shape, dtype=torch.bool)
+    edge[1:] |= mask[1:] != mask[:-1]
+    edge[:, 1:] |= mask[:, 1:] != mask[:, :-1]
+    return edge
+
+
+def below_or_right(mask):  # the other side of every label change
+    edge = torch.zeros(mask.shape, dtype=torch.bool)
+    edge[:-1] |= mask[1:] != mask[:-1]
+    edge[:, :-1] |= mask[:, 1:] != mask[:, :-1]
+    return edge
+
+
+@pytest.mark.parametrize(("fn", "ok"), [
+    (outline, True), (lambda m: outline(m).numpy(), True), (below_or_right, False),
+    (lambda m: m == voc.VOID, False), (lambda m: outline(m).int(), False),
+    (lambda m: outline(m)[1:], False), (lambda m: None, False), (lambda m: 1 / 0, False)])
+def test_outline_check(capsys, fn, ok):
+    out = verdict(capsys, nb00.check_outline, fn)
+    assert out.startswith("Correct" if ok else "Not yet"), out
+
+
+def smaller_than(root, split, crop):
+    small = []
+    for image_id in voc.read_split(root, split):
+        _, h, w = voc.read_image(voc.image_path(root, image_id)).shape
+        if h < crop[0] or w < crop[1]:
+            small.append(image_id)
+    return small
+
+
+@pytest.mark.parametrize(("fn", "ok"), [
+    (smaller_than, True), (lambda r, s, c: tuple(smaller_than(r, s, c)), True),
+    (lambda r, s, c: smaller_than(r, s, c[::-1]), False),  # height and width swapped
+    (lambda r, s, c: smaller_than(r, s, c)[1:], False), (lambda r, s, c: None, False),
+    (lambda r, s, c: "2099_000001", False)])
+def test_smaller_than_check(tmp_path, capsys, fn, ok):
+    # (H, W): for (128, 128) the 2nd and 3rd are smaller; for (150, 110) the first three; for
+    # the swapped (110, 150) the 2nd and 3rd only
+    root = make_voc(tmp_path, sizes=((130, 200), (140, 120), (100, 160), (200, 200)), split="val")
+    out = verdict(capsys, nb00.check_smaller_than, fn, root)
     assert out.startswith("Correct" if ok else "Not yet"), out
 
 
@@ -70,12 +107,55 @@ def test_matches_converts_the_answer_and_refuses_what_it_cannot_convert():
     assert not checks.matches(5, {"cat": 1}, lambda d: {k: int(v) for k, v in d.items()})
 
 
-@pytest.mark.parametrize("check", [nb02.check_instance_counts, nb02.check_touching_pairs,
-                                   nb02.check_components_ok])
 @pytest.mark.parametrize("answer", [None, 5, "cat", {"cat": "two"}, [(1, "x")], [[1]]])
-def test_nb02_checks_say_not_yet_to_malformed_answers(capsys, check, answer):
-    out = verdict(capsys, check, answer, voc.find_voc_root(), "2026_000082")
+def test_nb02_checks_say_not_yet_to_malformed_answers(capsys, answer):
+    root = voc.MINI_VOC_DIR
+    out = verdict(capsys, nb02.check_components_ok, answer, root, "2026_000082")
     assert out.startswith("Not yet"), out
+    for check, args in ((nb02.check_count_objects, (root, ["2026_000082"])),
+                        (nb02.check_touching_pairs, (root, ["2026_000082"])),
+                        (nb02.check_pq_of_class, ())):
+        out = verdict(capsys, check, lambda *a, answer=answer: answer, *args)
+        assert out.startswith("Not yet"), out
+
+
+def pq_of_class(ious):
+    matched = ious > 0.5
+    tp = int(matched.sum())
+    fp, fn = ious.shape[0] - tp, ious.shape[1] - tp
+    return float(ious[matched].sum()) / (tp + fp / 2 + fn / 2)
+
+
+def at_least_half(ious):  # the usual slip: an IoU of exactly 1/2 is no match
+    matched = ious >= 0.5
+    tp = int(matched.sum())
+    return float(ious[matched].sum()) / (tp + (ious.shape[0] - tp) / 2 + (ious.shape[1] - tp) / 2)
+
+
+def no_false_positives(ious):
+    matched = ious > 0.5
+    tp, fn = int(matched.sum()), ious.shape[1] - int(matched.sum())
+    return float(ious[matched].sum()) / (tp + fn / 2) if tp + fn else 0.0
+
+
+@pytest.mark.parametrize(("fn", "ok"), [
+    (pq_of_class, True), (lambda ious: torch.tensor(pq_of_class(ious)), True),
+    (at_least_half, False), (no_false_positives, False),
+    (lambda ious: float(ious.max()) if ious.numel() else 0.0, False),  # the best IoU alone
+    (lambda ious: None, False), (lambda ious: 1 / 0, False)])
+def test_pq_of_class_check(capsys, fn, ok):
+    out = verdict(capsys, nb02.check_pq_of_class, fn)
+    assert out.startswith("Correct" if ok else "Not yet"), out
+
+
+def test_pq_cases_are_hand_checked_and_include_matches():
+    cases = nb02._pq_cases()
+    ious, pq = cases[0]
+    assert ious.tolist() == [[1.0]] and pq == 1.0  # a perfect match
+    ious, pq = cases[1]
+    assert ious.tolist() == [[0.5]] and pq == 0.0  # exactly 1/2: no match, one FP and one FN
+    assert [tuple(c[0].shape) for c in cases[2:4]] == [(0, 2), (2, 0)]
+    assert sum((c[0] > 0.5).any().item() and c[1] < 1 for c in cases) >= 3
 
 
 @pytest.mark.parametrize(("answer", "ok"), [(3, True), (3.0000001, True), ([3], False),

@@ -15,6 +15,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from scipy import ndimage
 from torchvision.ops import masks_to_boxes
 from voc_fixtures import SHARED_VOC
 
@@ -323,16 +324,57 @@ def scene_root(tmp_path):
     return tmp_path
 
 
+def same_class_pairs(objects):
+    label = {inst.id: inst.label for inst in objects}
+    return [(a, b) for a, b in I.touching_pairs(objects) if label[a] == label[b]]
+
+
 @pytest.mark.parametrize("check, right, wrong", [
-    ("check_instance_counts", {"cat": 2, "dog": 2}, {"cat": 1, "dog": 2}),
-    ("check_touching_pairs", [(2, 1)], [(1, 2), (2, 3)]),
-    ("check_components_ok", {"dog"}, {"cat", "dog"}),
+    ("check_count_objects", lambda obj, cls: {"cat": 2, "dog": 2},
+     lambda obj, cls: {"cat": 1, "dog": 2}),
+    ("check_touching_pairs", lambda objs: [(2, 1)], I.touching_pairs),  # cat 2 touches dog 3
 ])
-def test_nb02_checks_accept_the_right_answer_only(scene_root, capsys, check, right, wrong):
+def test_nb02_function_checks_accept_the_right_answer_only(scene_root, capsys, check, right,
+                                                            wrong):
     from course_utils.classroom.checks import nb02
 
     fn = getattr(nb02, check)
-    for answer, verdict in ((right, "Correct:"), (wrong, "Not yet:"), (None, "Not yet:"),
-                            ("cat", "Not yet:")):
-        fn(answer, scene_root, "a")
+    for answer, verdict in ((right, "Correct:"), (wrong, "Not yet:"), (lambda *a: None, "Not yet:"),
+                            (lambda *a: "cat", "Not yet:"), (lambda *a: 1 / 0, "Not yet:")):
+        fn(answer, scene_root, ["a"])
+        assert capsys.readouterr().out.startswith(verdict), (answer, verdict)
+
+
+def test_nb02_function_checks_run_the_answer_on_every_image(capsys):
+    # counts that are right for the first image only must fail on the next one
+    from course_utils.classroom.checks import nb02
+
+    root, ids = voc.MINI_VOC_DIR, ["2026_000030", "2026_000053"]
+    first = I.count_by_class(I.read_instances(root, ids[0]))
+    nb02.check_count_objects(lambda obj, cls: first, root, ids)
+    assert capsys.readouterr().out.startswith("Not yet:")
+    nb02.check_count_objects(lambda obj, cls: I.count_by_class(I.instances_from_masks(obj, cls)),
+                             root, ids)
+    assert capsys.readouterr().out.startswith("Correct:")
+    nb02.check_touching_pairs(same_class_pairs, root, ["2026_000053", "2026_000082"])
+    assert capsys.readouterr().out.startswith("Correct:")
+    # in the mini set a void band parts objects of different classes, so only the check's own
+    # objects catch a draft that forgets the class, or that counts a touch at a corner
+    nb02.check_touching_pairs(lambda objs: I.touching_pairs(objs), root, ["2026_000053"])
+    assert capsys.readouterr().out.startswith("Not yet:")
+    def with_corners(objs):  # 8-neighbours: a touch at a corner counts, wrongly
+        grown = {a.id: ndimage.binary_dilation(a.mask.numpy(), np.ones((3, 3))) for a in objs}
+        return [(a.id, b.id) for a in objs for b in objs
+                if a.id < b.id and a.label == b.label and grown[a.id][b.mask.numpy()].any()]
+
+    nb02.check_touching_pairs(with_corners, root, ["2026_000053"])
+    assert capsys.readouterr().out.startswith("Not yet:")
+
+
+def test_nb02_components_check_accepts_the_right_answer_only(scene_root, capsys):
+    from course_utils.classroom.checks import nb02
+
+    for answer, verdict in (({"dog"}, "Correct:"), ({"cat", "dog"}, "Not yet:"),
+                            (None, "Not yet:"), ("cat", "Not yet:")):
+        nb02.check_components_ok(answer, scene_root, "a")
         assert capsys.readouterr().out.startswith(verdict), (answer, verdict)

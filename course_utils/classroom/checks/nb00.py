@@ -1,36 +1,74 @@
 """Self-checks for notebook 00 (start here)."""
 
+import numpy as np
 import torch
+from PIL import Image
 
 from course_utils.data import voc
+from course_utils.viz import colorize
 
-from . import check_function, check_value, matches, report
-
-
-def check_val_count(answer) -> None:
-    """Exercise 1: the number of images in the val split of the data set found."""
-    expected = len(voc.read_split(voc.find_voc_root(), "val"))
-    check_value(answer, expected, "images in the val split",
-                "read ImageSets/Segmentation/val.txt with voc.read_split")
+from . import check_function, matches, report
 
 
-def check_person_colour(answer) -> None:
-    """Exercise 2: the RGB colour VOC uses for the class 'person'."""
-    expected = voc.VOC_COLORMAP[voc.VOC_CLASSES.index("person")]
-    report(matches(answer, expected, lambda rgb: tuple(int(v) for v in rgb)),
-           "the colour of 'person'", "look the class up in voc.VOC_CLASSES, then VOC_COLORMAP")
+def _masks() -> list[torch.Tensor]:
+    """Small class masks with the usual slips in them: void, repeated and unordered classes."""
+    g = torch.Generator().manual_seed(0)
+    masks = [torch.tensor([[0, 15, 15], [255, 5, 0]]), torch.full((2, 2), voc.VOID),
+             torch.tensor([[20, 3], [3, 20]])]
+    masks += [torch.randint(0, voc.NUM_CLASSES, (6, 7), generator=g) for _ in range(3)]
+    with_void = torch.randint(0, voc.NUM_CLASSES, (5, 4), generator=g)
+    with_void[torch.rand(5, 4, generator=g) < 0.3] = voc.VOID
+    return masks + [with_void]
+
+
+def _same_bool_mask(got, expected: torch.Tensor) -> bool:
+    """True when ``got`` (a tensor or array) is ``expected`` as booleans, shape included."""
+    try:
+        arr = torch.as_tensor(np.asarray(got.cpu() if isinstance(got, torch.Tensor) else got))
+    except (TypeError, ValueError, RuntimeError, AttributeError):
+        return False
+    return arr.shape == expected.shape and arr.dtype == torch.bool and torch.equal(arr, expected)
+
+
+def check_outline(fn) -> None:
+    """Exercise 1: ``fn(mask)`` is the ``(H, W)`` bool outline of a class mask, True where a
+    pixel's label differs from the one above it or to its left: the white pixels of
+    ``viz.colorize(mask, outline=True)``, compared on masks of the check's own."""
+    cases = [(mask, torch.from_numpy((colorize(mask, outline=True) == 255).all(-1)))
+             for mask in _masks()]
+    hint = ("compare every pixel with the pixel above it and with the pixel to its left (the "
+            "first row and column have one neighbour fewer); return an (H, W) bool tensor")
+    if check_function(fn, cases, "outline(mask)", hint, same=_same_bool_mask):
+        report(True, "outline(mask)")
+
+
+def check_smaller_than(fn, root=None) -> None:
+    """Exercise 2: ``fn(root, split, crop)`` lists the ids of the split's images whose height is
+    under ``crop[0]`` or whose width is under ``crop[1]``; checked on the val split of ``root``
+    (by default the data set found) against the sizes in the JPEG headers, for a square and an
+    oblong crop (height and width swapped is the usual slip)."""
+    root = voc.find_voc_root(root)
+    sizes = {}
+    for image_id in voc.read_split(root, "val"):
+        with Image.open(voc.image_path(root, image_id)) as image:
+            sizes[image_id] = image.size  # PIL: (width, height)
+    cases = [(crop, {i for i, (w, h) in sizes.items() if h < crop[0] or w < crop[1]})
+             for crop in ((128, 128), (150, 110))]
+    hint = ("crop is (height, width); voc.read_image gives (3, H, W), while PIL's Image.size is "
+            "(width, height); an image is kept when either side is too small")
+    if check_function(lambda crop: fn(root, "val", crop), cases, "smaller_than(root, split, crop)",
+                      hint, same=lambda got, expected: matches(
+                          got, expected, lambda ids: {str(i) for i in ids})):
+        report(True, "smaller_than(root, split, crop)")
 
 
 def check_classes_in(fn) -> None:
     """Exercise 3: ``fn(mask)`` names the classes in a mask in index order, void (255) left out."""
-    g = torch.Generator().manual_seed(0)
-    masks = [torch.tensor([[0, 15, 15], [255, 5, 0]]), torch.full((2, 2), voc.VOID),
-             torch.tensor([[20, 3], [3, 20]])]  # the usual slips: void, order, repeats
-    masks += [torch.randint(0, voc.NUM_CLASSES, (6, 7), generator=g) for _ in range(3)]
     cases = [(mask, [voc.VOC_CLASSES[c] for c in sorted(set(mask.flatten().tolist()))
-                     if c != voc.VOID]) for mask in masks]
+                     if c != voc.VOID]) for mask in _masks()]
     hint = ("take mask.unique(), drop 255 (void, not a class), and look each index up in "
             "voc.VOC_CLASSES")
     if check_function(fn, cases, "classes_in(mask)", hint,
                       same=lambda got, expected: matches(got, expected, list)):
         report(True, "classes_in(mask)")
+
