@@ -27,26 +27,48 @@ REFERENCE = ("<!-- REFERENCE -->", "<!-- /REFERENCE -->")
 BASELINES = ("<!-- BASELINES -->", "<!-- /BASELINES -->")
 
 
+MODEL_NAMES = {
+    "fcn": lambda m: f"FCN-{m['variant']}",
+    "unet": lambda m: f"U-Net d{m['depth']} w{m['width']}",
+    "unet-resnet18": lambda m: "U-Net-R18",
+    "deeplab": lambda m: f"DeepLabV3-R18 OS{m['output_stride']}",
+}
+
+
+def encoder_line(name: str, e: dict) -> str:
+    """One sentence on the course's encoder run: what it is and what it reaches."""
+    c, v = e["config"], e["val"]
+    crops = f"{e['train_crops']:,} crops" if "train_crops" in e else "the crops"
+    return (f"The encoder (run `{name}`): torchvision's `resnet18` trained to classify {crops} "
+            f"of {c['train_scenes']:,} generated scenes ({c['size']} px, {c['epochs']} epochs): "
+            f"held-out top-1 {v['top1']:.3f} on {v['crops']:,} crops of {c['heldout_scenes']:,} "
+            f"other scenes; {e['seconds'] / 60:.0f} minutes; shipped.")
+
+
 def reference_table(manifest: dict) -> str:
-    """A markdown table of every run in ``manifest``: model, budget, scores, time."""
-    lines = ["| run | model | loss | epochs | seed | val mIoU | pixel acc | band acc | "
-             "interior acc | object classes at IoU >= 0.30 | minutes | shipped |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
-    for name, e in manifest["runs"].items():
+    """The encoder's line, then a markdown table of every segmentation run in ``manifest``:
+    model, start, budget, scores, time."""
+    runs = manifest["runs"]
+    lines = [encoder_line(n, e) for n, e in runs.items() if e["config"].get("task") == "classify"]
+    lines += ["", "| run | model | start | loss | epochs | seed | val mIoU | boundary IoU | "
+              "pixel acc | band acc | interior acc | object classes at IoU >= 0.40 | minutes | "
+              "shipped |",
+              "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for name, e in runs.items():
         c, v = e["config"], e["val"]
-        model = {"fcn": lambda m: f"FCN-{m['variant']}",
-                 "unet": lambda m: f"U-Net d{m['depth']} w{m['width']}",
-                 "deeplab": lambda m: f"DeepLab s{m['output_stride']} w{m['width']}",
-                 }[c["model"]["name"]]
-        well = sum(1 for x in v["iou"][1:] if x is not None and x >= 0.3)
-        lines.append(f"| {name} | {model(c['model'])} | {c['loss']['name']} | {c['epochs']} | "
-                     f"{c['seed']} | {v['miou']:.3f} | {v['pixel_acc']:.3f} | "
+        if c.get("task") == "classify":
+            continue
+        well = sum(1 for x in v["iou"][1:] if x is not None and x >= 0.4)
+        biou = f"{v['boundary_iou']:.3f}" if "boundary_iou" in v else "-"
+        lines.append(f"| {name} | {MODEL_NAMES[c['model']['name']](c['model'])} | "
+                     f"{c['model'].get('init', 'random')} | {c['loss']['name']} | {c['epochs']} | "
+                     f"{c['seed']} | {v['miou']:.3f} | {biou} | {v['pixel_acc']:.3f} | "
                      f"{v['band_acc']:.3f} | {v['interior_acc']:.3f} | {well} of 20 | "
                      f"{e['seconds'] / 60:.0f} | {'yes' if 'file' in e else '-'} |")
     minutes = manifest.get("wall_seconds", 0) / 60
     lines.append("")
     machine = manifest.get("machine", "this machine")
-    total = sum(e["seconds"] for e in manifest["runs"].values()) / 60
+    total = sum(e["seconds"] for e in runs.values()) / 60
     lines.append(f"All runs: {total:.0f} single-thread minutes on {machine} (torch "
                  f"{manifest['torch']}), two side by side; the last command took {minutes:.0f} "
                  "minutes of wall time.")

@@ -75,7 +75,8 @@ def _pretrain(name, cfg, report, device, work_dir):
                   num_classes=cfg["model"]["num_classes"], device=device,
                   checkpoint=_work_dir(work_dir) / f"{name}.pt", config=cfg, progress=False,
                   on_epoch=lambda entry: report((name, entry["epoch"])))
-    return net, {"config": cfg, "history": history, "val": evaluate_encoder(net, heldout_dl)}
+    return net, {"config": cfg, "history": history, "train_crops": len(train_dl.dataset),
+                 "val": evaluate_encoder(net, heldout_dl)}
 
 
 def _segment(name, cfg, report, device, root, work_dir, manifest_path):
