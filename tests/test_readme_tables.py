@@ -24,6 +24,9 @@ def test_reference_table_lists_every_run_with_its_score():
     manifest = read_manifest()
     text = readme_tables.reference_table(manifest)
     for name, entry in manifest["runs"].items():
+        if entry["config"].get("task") == "classify":  # the encoder: one sentence above
+            assert f"run `{name}`" in text and f"top-1 {entry['val']['top1']:.3f}" in text
+            continue
         row = next(line for line in text.splitlines() if line.startswith(f"| {name} |"))
         assert f"| {entry['val']['miou']:.3f} |" in row
 
