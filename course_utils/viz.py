@@ -32,8 +32,8 @@ def to_numpy_image(image) -> np.ndarray:
 
 def colorize(mask, outline: bool = False) -> np.ndarray:
     """An ``(H, W)`` index mask as an ``(H, W, 3)`` uint8 RGB image in the VOC palette;
-    ``outline`` draws every label change in white, so regions of similar colours (VOC puts
-    red next to green) stay apart for every reader."""
+    ``outline`` draws every label change in black, so regions of similar colours (VOC puts
+    red next to green) stay apart for every reader, and void keeps its cream colour."""
     m = _numpy(mask)
     if m.ndim != 2:
         raise ValueError(f"colorize: expected an (H, W) index mask, got shape {m.shape}")
@@ -42,14 +42,18 @@ def colorize(mask, outline: bool = False) -> np.ndarray:
         edge = np.zeros(m.shape, bool)
         edge[1:] |= m[1:] != m[:-1]
         edge[:, 1:] |= m[:, 1:] != m[:, :-1]
-        rgb = np.where(edge[..., None], 255, rgb).astype(np.uint8)
+        rgb = np.where(edge[..., None], 0, rgb).astype(np.uint8)
     return rgb
 
 
-def label_regions(ax, mask, fontsize: float = 7) -> list:
+MIN_LABELLED = 0.005  # a region under this share of the mask's pixels gets no name
+
+
+def label_regions(ax, mask, fontsize: float = 8) -> list:
     """Write each object class's name on its largest region of ``mask`` (at the point farthest
-    from the region's edge), white on a black outline: a figure readable without telling
-    colours apart. Background and void are not labelled. Returns the text artists."""
+    from the region's edge and the image's), white on a black outline: a figure readable
+    without telling colours apart. Background, void and regions smaller than
+    ``MIN_LABELLED`` of the mask are not labelled. Returns the text artists."""
     from matplotlib import patheffects
     from scipy import ndimage
 
@@ -59,8 +63,12 @@ def label_regions(ax, mask, fontsize: float = 7) -> list:
         parts, n = ndimage.label(m == c)
         if n == 0:
             continue
-        largest = parts == 1 + int(np.argmax(ndimage.sum(np.ones_like(m), parts, range(1, n + 1))))
-        y, x = np.unravel_index(np.argmax(ndimage.distance_transform_edt(largest)), m.shape)
+        sizes = ndimage.sum(np.ones_like(m), parts, range(1, n + 1))
+        if sizes.max() < MIN_LABELLED * m.size:
+            continue
+        largest = np.pad(parts == 1 + int(np.argmax(sizes)), 1)  # the border counts as edge
+        depth = ndimage.distance_transform_edt(largest)[1:-1, 1:-1]
+        y, x = np.unravel_index(np.argmax(depth), m.shape)
         name = VOC_CLASSES[c] if c < NUM_CLASSES else str(c)
         texts.append(ax.text(x, y, name, fontsize=fontsize, color="white", ha="center",
                              va="center", path_effects=[patheffects.withStroke(
@@ -137,13 +145,13 @@ def show_segmentation(images, masks, preds=None, titles=None, scale: float = 2.3
             if j > 0:
                 label_regions(ax, labels[j - 1])
             if i == 0:
-                ax.set_title(heads[j], fontsize=9)
+                ax.set_title(heads[j], fontsize=10)
         if titles is not None:
-            axes[i, 0].set_title(titles[i], fontsize=9)
+            axes[i, 0].set_title(titles[i], fontsize=10)
     right = width / (width + legend_width)
     fig.tight_layout(rect=(0, 0, right, 1))  # a legend beside one axes would stretch its row
     fig.legend(handles=legend_handles(present), loc="upper left", bbox_to_anchor=(right, 0.98),
-               fontsize=8, frameon=False)
+               fontsize=9, frameon=False)
     return axes
 
 

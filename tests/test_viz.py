@@ -65,15 +65,16 @@ def test_grids_and_segmentation_rows_draw_what_they_are_given():
 
 
 def test_outlines_mark_every_label_change_and_nothing_else():
-    mask = np.zeros((6, 8), np.int64)
+    mask = np.full((6, 8), 12, np.int64)  # a dog (no black: background is the black class)
     mask[2:5, 3:6] = 1  # an aeroplane square
+    mask[0, :] = 255  # void keeps its cream colour inside the band
     rgb = viz.colorize(mask, outline=True)
-    white = (rgb == 255).all(-1)  # no class of the palette is white
-    changed = np.zeros_like(white)
+    black = (rgb == 0).all(-1)
+    changed = np.zeros_like(black)
     changed[1:] |= mask[1:] != mask[:-1]
     changed[:, 1:] |= mask[:, 1:] != mask[:, :-1]
-    assert (white == changed).all() and white.any()
-    assert (rgb[~white] == viz.colorize(mask)[~white]).all()
+    assert (black == changed).all() and black.any()
+    assert (rgb[~black] == viz.colorize(mask)[~black]).all()
 
 
 def test_region_labels_name_each_object_class_inside_its_largest_region():
@@ -81,6 +82,7 @@ def test_region_labels_name_each_object_class_inside_its_largest_region():
     mask[5:35, 5:25] = 15  # a person
     mask[10:20, 40:58] = 7  # a car
     mask[30:32, 40:42] = 7  # a smaller car: the name goes on the larger one
+    mask[38:40, 0:2] = 3  # a bird of 4 pixels: too small to name
     mask[0, :] = 255  # void: never labelled
     fig, ax = plt.subplots()
     texts = viz.label_regions(ax, mask)
@@ -89,5 +91,5 @@ def test_region_labels_name_each_object_class_inside_its_largest_region():
         x, y = t.get_position()
         assert mask[int(y), int(x)] == {"car": 7, "person": 15}[t.get_text()]
         if t.get_text() == "car":
-            assert 10 <= y < 20
+            assert 10 <= y < 20 and x < 57  # inside, and away from the image's right edge
     plt.close(fig)
