@@ -21,23 +21,38 @@ def _masks() -> list[torch.Tensor]:
     return masks + [with_void]
 
 
-def _same_bool_mask(got, expected: torch.Tensor) -> bool:
-    """True when ``got`` (a tensor or array) is ``expected`` as booleans, shape included."""
+def _same_bool_mask(got, expected: torch.Tensor, values: bool = True) -> bool:
+    """True when ``got`` (a tensor or array) is a bool mask of ``expected``'s shape and, with
+    ``values``, equal to it."""
     try:
         arr = torch.as_tensor(np.asarray(got.cpu() if isinstance(got, torch.Tensor) else got))
     except (TypeError, ValueError, RuntimeError, AttributeError):
         return False
-    return arr.shape == expected.shape and arr.dtype == torch.bool and torch.equal(arr, expected)
+    if arr.shape != expected.shape or arr.dtype != torch.bool:
+        return False
+    return torch.equal(arr, expected) if values else True
+
+
+def _drawn_outline(mask: torch.Tensor) -> torch.Tensor:
+    """The pixels ``viz.colorize(mask, outline=True)`` outlines, whatever colour it draws them
+    in: the labels renumbered 1, 2, ... (the same label changes, and palette colours that are
+    neither black nor white), then the pixels whose colour the outline changed."""
+    relabelled = (torch.unique(mask, return_inverse=True)[1] + 1).numpy()
+    return torch.from_numpy((colorize(relabelled, outline=True) != colorize(relabelled)).any(-1))
 
 
 def check_outline(fn) -> None:
     """Exercise 1: ``fn(mask)`` is the ``(H, W)`` bool outline of a class mask, True where a
-    pixel's label differs from the one above it or to its left: the white pixels of
-    ``viz.colorize(mask, outline=True)``, compared on masks of the check's own."""
-    cases = [(mask, torch.from_numpy((colorize(mask, outline=True) == 255).all(-1)))
-             for mask in _masks()]
-    hint = ("compare every pixel with the pixel above it and with the pixel to its left (the "
-            "first row and column have one neighbour fewer); return an (H, W) bool tensor")
+    pixel's label differs from the one above it or to its left: the outline
+    ``viz.colorize(mask, outline=True)`` draws, compared on masks of the check's own."""
+    cases = [(mask, _drawn_outline(mask)) for mask in _masks()]
+    shaped = lambda got, expected: _same_bool_mask(got, expected, values=False)  # noqa: E731
+    if not check_function(fn, cases, "outline(mask)", "return a bool tensor of the mask's "
+                          "shape, (H, W), True or False for every pixel", same=shaped):
+        return
+    hint = ("slicing lines every pixel up with its neighbour without a loop: mask[1:] against "
+            "mask[:-1] pairs each row with the row above; the True goes on the pixel whose "
+            "upper or left neighbour differs, not on the neighbour")
     if check_function(fn, cases, "outline(mask)", hint, same=_same_bool_mask):
         report(True, "outline(mask)")
 
@@ -66,8 +81,8 @@ def check_classes_in(fn) -> None:
     """Exercise 3: ``fn(mask)`` names the classes in a mask in index order, void (255) left out."""
     cases = [(mask, [voc.VOC_CLASSES[c] for c in sorted(set(mask.flatten().tolist()))
                      if c != voc.VOID]) for mask in _masks()]
-    hint = ("take mask.unique(), drop 255 (void, not a class), and look each index up in "
-            "voc.VOC_CLASSES")
+    hint = ("a mask holds each class at many pixels, but the list names each class once; is "
+            "every value in a mask a class?")
     if check_function(fn, cases, "classes_in(mask)", hint,
                       same=lambda got, expected: matches(got, expected, list)):
         report(True, "classes_in(mask)")

@@ -1,6 +1,8 @@
 """Self-checks for notebook 02 (segmentation tasks): the learner's functions are run on images
 (or segments) of the check's choosing and compared with the course's own functions."""
 
+from fractions import Fraction
+
 import torch
 
 from course_utils.data import instances, voc
@@ -22,8 +24,8 @@ def check_count_objects(fn, root, image_ids) -> None:
         cls = voc.read_mask(voc.mask_path(root, image_id))
         cases.append(((obj, cls), instances.count_by_class(instances.instances_from_masks(obj,
                                                                                           cls))))
-    hint = ("each object id (not 0 or 255) of the object mask is one object; its class is the "
-            "class mask's value under it; keys are names from voc.VOC_CLASSES")
+    hint = ("which values of the object mask are objects, and which mask knows what each object "
+            "is? return {class name: count}")
     if check_function(lambda masks: fn(*masks), cases, "count_objects(object_mask, class_mask)",
                       hint, same=lambda got, expected: matches(
                           got, expected, lambda d: {k: int(v) for k, v in d.items()})):
@@ -56,16 +58,23 @@ def check_touching_pairs(fn, root, image_ids) -> None:
         report(True, "touching_same_class(objects)")
 
 
-def check_components_ok(answer, root, image_id: str) -> None:
-    """Exercise 3: the class names of ``image_id`` whose 4-connected components of the class
-    mask are exactly as many as its objects (connected components count them right)."""
-    truth = instances.count_by_class(instances.read_instances(root, image_id))
-    cls = voc.read_mask(voc.mask_path(root, image_id))
-    found = instances.count_by_class(instances.instances_from_semantic(cls))
-    expected = {name for name, n in truth.items() if found.get(name) == n}
-    report(not isinstance(answer, str) and matches(answer, expected, set),
-           f"classes whose components count the objects of {image_id} right",
-           "compare, class by class, scipy.ndimage.label's count with the number of objects")
+def check_counted_right(fn, root, image_ids) -> None:
+    """Exercise 3: ``fn(class_mask, objects)`` is the set of the names of the classes (of
+    ``objects``) whose 4-connected components of the class mask are exactly as many as their
+    objects, checked on ``image_ids`` against ``instances.instances_from_semantic``."""
+    cases = []
+    for image_id in image_ids:
+        cls = voc.read_mask(voc.mask_path(root, image_id))
+        objs = instances.read_instances(root, image_id)
+        truth = instances.count_by_class(objs)
+        found = instances.count_by_class(instances.instances_from_semantic(cls))
+        cases.append(((cls, objs), {name for name, n in truth.items() if found.get(name) == n}))
+    hint = ("a class's components are those of its own binary mask, 4-connected (pixels that "
+            "share an edge); return a set of class names")
+    if check_function(lambda x: fn(*x), cases, "counted_right(class_mask, objects)", hint,
+                      same=lambda got, expected: not isinstance(got, str)
+                      and matches(got, expected, set)):
+        report(True, "counted_right(class_mask, objects)")
 
 
 def _pq_case(pred_ids: torch.Tensor, true_ids: torch.Tensor, cls: int = 8):
@@ -105,3 +114,38 @@ def check_pq_of_class(fn) -> None:
             "without a match is a false positive, a true one a false negative")
     if check_function(fn, _pq_cases(), "pq_of_class(ious)", hint):
         report(True, "pq_of_class(ious)")
+
+
+def _id_map(x):
+    """An ``(H, W)`` int64 id map from the learner's answer, or None."""
+    try:
+        t = torch.as_tensor(x)
+    except (TypeError, ValueError, RuntimeError):
+        return None
+    if t.ndim != 2 or t.dtype.is_floating_point or t.dtype == torch.bool or (t < 0).any():
+        return None
+    return t.long()
+
+
+def _iou_above(p: torch.Tensor, t: torch.Tensor, threshold: float) -> bool:
+    """IoU(p, t) > threshold, exactly (in floats an IoU of 2/5 would pass 0.4)."""
+    return Fraction(int((p & t).sum()), int((p | t).sum())) > Fraction(str(threshold))
+
+
+def check_two_matches(pred_ids, true_ids, threshold: float = 0.4) -> None:
+    """Exercise 5: ``pred_ids`` and ``true_ids``, id maps of one thing class (0: background),
+    in which two predicted segments each have an IoU above ``threshold`` with one true
+    segment: at 0.4 the matching is no longer unique."""
+    what = f"two predicted segments with an IoU above {threshold} with one true segment"
+    pred, true = _id_map(pred_ids), _id_map(true_ids)
+    if pred is None or true is None or pred.shape != true.shape:
+        report(False, what, "give two (H, W) integer id maps of the same size, 0 for "
+                            "background and 1, 2, ... for the segments")
+        return
+    cls = 8
+    segments = [[m for (c, _), m in panoptic_segments(torch.where(ids > 0, cls, 0), ids).items()
+                 if c == cls] for ids in (pred, true)]
+    crowded = any(sum(_iou_above(p, t, threshold) for p in segments[0]) >= 2
+                  for t in segments[1])
+    report(crowded, what, "IoU(p, g) is at most |p & g| / |g|: how much of g must each of the "
+                          "two predicted segments cover, and can they both?")
