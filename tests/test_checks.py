@@ -75,6 +75,13 @@ def test_outline_check(capsys, fn, ok):
     assert out.startswith("Correct" if ok else "Not yet"), out
 
 
+def test_the_outline_check_finds_viz_outline_of_any_colour():
+    mask = torch.tensor([[0, 0, 15, 15], [0, 255, 255, 15], [3, 3, 255, 15]])
+    assert torch.equal(nb00._drawn_outline(mask), outline(mask))
+    for m in nb00._masks():
+        assert torch.equal(nb00._drawn_outline(m), outline(m))
+
+
 def smaller_than(root, split, crop):
     small = []
     for image_id in voc.read_split(root, split):
@@ -110,13 +117,99 @@ def test_matches_converts_the_answer_and_refuses_what_it_cannot_convert():
 @pytest.mark.parametrize("answer", [None, 5, "cat", {"cat": "two"}, [(1, "x")], [[1]]])
 def test_nb02_checks_say_not_yet_to_malformed_answers(capsys, answer):
     root = voc.MINI_VOC_DIR
-    out = verdict(capsys, nb02.check_components_ok, answer, root, "2026_000082")
-    assert out.startswith("Not yet"), out
     for check, args in ((nb02.check_count_objects, (root, ["2026_000082"])),
                         (nb02.check_touching_pairs, (root, ["2026_000082"])),
+                        (nb02.check_counted_right, (root, ["2026_000082"])),
                         (nb02.check_pq_of_class, ())):
         out = verdict(capsys, check, lambda *a, answer=answer: answer, *args)
         assert out.startswith("Not yet"), out
+    out = verdict(capsys, nb02.check_two_matches, answer, answer)
+    assert out.startswith("Not yet"), out
+
+
+def test_outline_check_hints_at_the_shape_first(capsys):
+    shape_hint = verdict(capsys, nb00.check_outline, lambda m: outline(m).int())
+    value_hint = verdict(capsys, nb00.check_outline, below_or_right)
+    assert "shape" in shape_hint and "slicing" in value_hint and shape_hint != value_hint
+
+
+def test_count_objects_hint_is_a_nudge(capsys):
+    out = verdict(capsys, nb02.check_count_objects, lambda o, c: {}, voc.MINI_VOC_DIR,
+                  ["2026_000082"])
+    assert out.startswith("Not yet") and "255" not in out and "under" not in out, out
+
+
+def counted_right(class_mask, objects):
+    from scipy import ndimage
+
+    right = set()
+    for c in {inst.label for inst in objects}:
+        n_components = ndimage.label((class_mask == c).numpy())[1]
+        if n_components == sum(inst.label == c for inst in objects):
+            right.add(voc.VOC_CLASSES[c])
+    return right
+
+
+def counted_right_8(class_mask, objects):  # the usual slip: corners connect too
+    from scipy import ndimage
+
+    right = set()
+    for c in {inst.label for inst in objects}:
+        n_components = ndimage.label((class_mask == c).numpy(), structure=np.ones((3, 3)))[1]
+        if n_components == sum(inst.label == c for inst in objects):
+            right.add(voc.VOC_CLASSES[c])
+    return right
+
+
+COUNTED = ["2026_000037", "2026_000009", "2026_000002", "2026_000035", "2026_000025",
+           "2026_000003"]
+
+
+@pytest.mark.parametrize(("fn", "ok"), [
+    (counted_right, True), (lambda c, o: sorted(counted_right(c, o)), True),
+    (lambda c, o: {"bottle"}, False),  # image 2026_000009's answer typed in
+    (lambda c, o: {inst.class_name for inst in o}, False), (lambda c, o: set(), False),
+    (lambda c, o: None, False), (lambda c, o: 1 / 0, False)])
+def test_counted_right_check(capsys, fn, ok):
+    out = verdict(capsys, nb02.check_counted_right, fn, voc.MINI_VOC_DIR, COUNTED)
+    assert out.startswith("Correct" if ok else "Not yet"), out
+
+
+def test_counted_right_images_tell_4_from_8_connectivity_and_vary():
+    from course_utils.data import instances
+
+    answers = []
+    for image_id in COUNTED:
+        cls = voc.read_mask(voc.mask_path(voc.MINI_VOC_DIR, image_id))
+        objs = instances.read_instances(voc.MINI_VOC_DIR, image_id)
+        answers.append((counted_right(cls, objs), counted_right_8(cls, objs)))
+    assert any(a != b for a, b in answers), "8-connectivity would pass too"
+    assert len({frozenset(a) for a, _ in answers}) >= 4 and set() in [a for a, _ in answers]
+
+
+def grid(rows):
+    return torch.tensor([[int(v) for v in row] for row in rows.split()])
+
+
+@pytest.mark.parametrize(("pred", "true", "ok"), [
+    # one true segment of 10 px, two predicted inside it of 5 and 4 px: IoUs 0.5 and 0.4...
+    ("1111122220", "1111111111", False),  # ...0.4 is not above 0.4
+    ("1111122222", "1111111111", True),  # 0.5 and 0.5
+    ("11111222220", "11111111111", True),  # 5/11 and 5/11, both above 0.4
+    ("1111100000", "1111111111", False),  # one predicted segment only
+    ("1111122222", "1111122222", False),  # two matches, but of two true segments
+])
+def test_two_matches_check(capsys, pred, true, ok):
+    out = verdict(capsys, nb02.check_two_matches, grid(pred), grid(true))
+    assert out.startswith("Correct" if ok else "Not yet"), out
+    out = verdict(capsys, nb02.check_two_matches, grid(pred).numpy(), grid(true).tolist())
+    assert out.startswith("Correct" if ok else "Not yet"), out
+
+
+def test_two_matches_check_refuses_maps_of_different_sizes_or_floats(capsys):
+    for pred, true in ((grid("11112222"), grid("111111111")),
+                       (grid("11112222").float(), grid("11111111")), (grid("11"), -grid("11"))):
+        assert verdict(capsys, nb02.check_two_matches, pred, true).startswith("Not yet")
 
 
 def pq_of_class(ious):
@@ -170,7 +263,8 @@ def strict_rgb_to_indices(rgb):
         out[(rgb == colour).all(axis=-1)] = index
     out[(rgb == voc.VOID_COLOR).all(axis=-1)] = voc.VOID
     if (out == 254).any():
-        raise ValueError("a colour that is no VOC class")
+        colour = tuple(rgb[out == 254][0])  # NumPy 2 prints (np.uint8(1), ...): still named
+        raise ValueError(f"colour {colour} is no VOC class")
     return out
 
 
@@ -198,6 +292,97 @@ def test_rgb_to_indices_check_refuses_unknown_colours_as_background(capsys):
 
     out = verdict(capsys, nb01.check_rgb_to_indices, other_error)
     assert out.startswith("Not yet") and "raised KeyError" in out
+
+
+def test_rgb_to_indices_check_wants_the_colour_named(capsys):
+    def unnamed(rgb):  # a ValueError that does not say which colour
+        try:
+            return strict_rgb_to_indices(rgb)
+        except ValueError:
+            raise ValueError("a colour that is no VOC class") from None
+
+    out = verdict(capsys, nb01.check_rgb_to_indices, unnamed)
+    assert out.startswith("Not yet") and "name the colour" in out and "(1, 2, 3)" not in out
+
+    def named_as(text):
+        def fn(rgb):
+            try:
+                return strict_rgb_to_indices(rgb)
+            except ValueError:
+                raise ValueError(text) from None
+        return fn
+
+    for text in ("colour [1 2 3] is unknown", "unknown colour #010203", "bad colour 1,2,3"):
+        assert verdict(capsys, nb01.check_rgb_to_indices, named_as(text)).startswith("Correct")
+    for text in ("colour (11, 2, 3) is unknown", "colour (1, 2, 30) is unknown"):
+        assert verdict(capsys, nb01.check_rgb_to_indices, named_as(text)).startswith("Not yet")
+
+
+def rot90_pair(image, label):
+    k = int(torch.randint(0, 4, ()))
+    return torch.rot90(image, k, (-2, -1)), torch.rot90(label, k, (-2, -1))
+
+
+def rot90_pair_v2(image, label):  # v2's rotate by a multiple of 90 degrees, canvas expanded
+    from torchvision import tv_tensors
+    from torchvision.transforms.v2 import functional as TF
+
+    angle = 90.0 * int(torch.randint(0, 4, ()))
+    return (TF.rotate(tv_tensors.Image(image), angle, expand=True),
+            TF.rotate(tv_tensors.Mask(label), angle, expand=True))
+
+
+def turned_apart(image, label):  # one draw for the image, another for the label
+    return (torch.rot90(image, int(torch.randint(0, 4, ())), (-2, -1)),
+            torch.rot90(label, int(torch.randint(0, 4, ())), (-2, -1)))
+
+
+@pytest.mark.parametrize(("fn", "ok"), [
+    (rot90_pair, True), (rot90_pair_v2, True),
+    (lambda im, lab: tuple(x.numpy() for x in rot90_pair(im, lab)), True),
+    (turned_apart, False),
+    (lambda im, lab: (torch.rot90(im, 1, (0, 1)), torch.rot90(lab, 1)), False),  # channels
+    (lambda im, lab: (torch.rot90(im, 1, (1, 2)), torch.rot90(lab, 1)), False),  # never random
+    (lambda im, lab: (im.flip(-1), lab.flip(-1)) if torch.rand(()) < 0.5 else (im, lab), False),
+    (lambda im, lab: (torch.rot90(im, 2, (1, 2)), lab), False),
+    (lambda im, lab: rot90_pair(im, lab)[0], False), (lambda im, lab: None, False),
+    (lambda im, lab: 1 / 0, False)])
+def test_rot90_pair_check(capsys, fn, ok):
+    state = torch.random.get_rng_state()
+    out = verdict(capsys, nb01.check_rot90_pair, fn)
+    assert out.startswith("Correct" if ok else "Not yet"), out
+    assert torch.equal(torch.random.get_rng_state(), state)  # the caller's stream untouched
+
+
+def padding_void_share(root, split, crop):
+    padding = void = 0
+    for image_id in voc.read_split(root, split):
+        mask = voc.read_mask(voc.mask_path(root, image_id))
+        h, w = mask.shape
+        if h <= crop[0] and w <= crop[1]:
+            padding += crop[0] * crop[1] - h * w
+            void += crop[0] * crop[1] - h * w + int((mask == voc.VOID).sum())
+    return padding / void
+
+
+def share_of_crop(root, split, crop):  # padding over all pixels of these crops, not over void
+    masks = [voc.read_mask(voc.mask_path(root, i)) for i in voc.read_split(root, split)]
+    held = [m for m in masks if m.shape[0] <= crop[0] and m.shape[1] <= crop[1]]
+    return sum(crop[0] * crop[1] - m.numel() for m in held) / (len(held) * crop[0] * crop[1])
+
+
+@pytest.mark.parametrize(("fn", "ok"), [
+    (padding_void_share, True), (lambda r, s, c: torch.tensor(padding_void_share(r, s, c)), True),
+    (lambda r, s, c: padding_void_share(r, s, c[::-1]), False),  # height and width swapped
+    (share_of_crop, False), (lambda r, s, c: 100 * padding_void_share(r, s, c), False),
+    (lambda r, s, c: None, False), (lambda r, s, c: "0.5", False), (lambda r, s, c: 1 / 0, False)])
+def test_padding_void_share_check(tmp_path, capsys, fn, ok):
+    # (H, W): the check's crops are (60, 60) (all four held whole) and (50, 60) (the first
+    # three); swapped, (60, 50) holds the 2nd and 3rd only
+    root = make_voc(tmp_path, sizes=((40, 60), (50, 30), (24, 24), (60, 60)), split="val")
+    assert padding_void_share(root, "val", (60, 60)) != padding_void_share(root, "val", (50, 60))
+    out = verdict(capsys, nb01.check_padding_void_share, fn, root)
+    assert out.startswith("Correct" if ok else "Not yet"), out
 
 
 @pytest.mark.parametrize(("check", "args", "expected"), [

@@ -2,6 +2,8 @@
 choosing and are compared with a property (a quarter turn, the same for image and mask) or with
 what torchvision or the course's reader make of the same data."""
 
+import re
+
 import numpy as np
 import torch
 from PIL import Image
@@ -14,8 +16,9 @@ from . import check_function, close, report
 
 
 def check_rgb_to_indices(fn) -> None:
-    """Exercise 1: ``fn(rgb)`` maps an (H, W, 3) uint8 VOC label image to class indices, void
-    255, and raises ``ValueError`` for a colour that is no class (never background)."""
+    """Exercise 3: ``fn(rgb)`` maps an (H, W, 3) uint8 VOC label image to class indices, void
+    255, and raises a ``ValueError`` whose message names a colour that is no class (never
+    background)."""
     rng = np.random.default_rng(0)
     idx = rng.choice(np.r_[np.arange(voc.NUM_CLASSES), voc.VOID], size=(16, 20)).astype(np.uint8)
     rgb = voc.PALETTE[idx]
@@ -27,14 +30,26 @@ def check_rgb_to_indices(fn) -> None:
     odd[3, 4] = (1, 2, 3)  # a colour no class has (a JPEG artefact, say)
     try:
         fn(odd)
-    except ValueError:
-        report(True, "rgb_to_indices")
+    except ValueError as exc:
+        report(_names_colour(str(exc), (1, 2, 3)), "rgb_to_indices", "the ValueError must "
+               "name the colour it met (its three values), so that the file can be fixed")
     except Exception as exc:  # reported, not raised: a draft may fail in any way
         report(False, "rgb_to_indices", f"an unknown colour raised {type(exc).__name__}; "
                "raise a ValueError that names the colour")
     else:
         report(False, "rgb_to_indices", "a colour that is no class must not become a label "
                "(d2l's mistake turns it into background): raise a ValueError that names it")
+
+
+def _names_colour(message: str, colour: tuple[int, int, int]) -> bool:
+    """Whether ``message`` names ``colour``: its three values in order, in any brackets or
+    separators (``(1, 2, 3)``, ``[1 2 3]``, NumPy 2's ``(np.uint8(1), ...)``), or as hex
+    (``#010203``)."""
+    message = re.sub(r"(?:numpy|np)?\.?u?int(?:8|16|32|64)", "", message)  # NumPy's scalar names
+    values = r"\D{1,6}".join(str(v) for v in colour)
+    hex_code = "".join(f"{v:02x}" for v in colour)
+    return (re.search(rf"(?<!\d){values}(?!\d)", message) is not None
+            or hex_code in message.lower())
 
 
 def _tensor(x):
@@ -57,7 +72,7 @@ def _turns(got, x) -> list[int]:
 
 
 def check_rot90_pair(fn, calls: int = 64) -> None:
-    """Exercise 2: ``fn(image, label)`` turns a ``(C, H, W)`` image and its ``(H, W)`` label by
+    """Exercise 1: ``fn(image, label)`` turns a ``(C, H, W)`` image and its ``(H, W)`` label by
     one random number of quarter turns (0-3). Checked on an oblong pair of the check's own,
     over ``calls`` calls: each output is a quarter turn of its input, the same one for image
     and label, and all four turns come up."""
@@ -116,7 +131,7 @@ def _padding_void_share(root, crop, sizes) -> float | None:
 
 
 def check_padding_void_share(fn, root=None, split: str = "val") -> None:
-    """Exercise 3: ``fn(root, split, crop)`` is the share of padding among the void pixels of
+    """Exercise 2: ``fn(root, split, crop)`` is the share of padding among the void pixels of
     the crops (``crop`` = (height, width)) of the split's images that the crop holds whole.
     Checked on ``split`` of ``root`` (by default the data set found) for two crop sizes taken
     from its image sizes, one oblong (height and width swapped is the usual slip), against
