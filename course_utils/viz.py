@@ -149,7 +149,10 @@ def show_segmentation(images, masks, preds=None, titles=None, scale: float = 2.3
         if titles is not None:
             axes[i, 0].set_title(titles[i], fontsize=10)
     right = width / (width + legend_width)
-    fig.tight_layout(rect=(0, 0, right, 1))  # a legend beside one axes would stretch its row
+    # fixed margins (tight_layout lets axes without ticks overlap); the legend gets the strip
+    height = fig.get_figheight()
+    fig.subplots_adjust(left=0.01, right=right - 0.01, bottom=0.01, top=1 - 0.3 / height,
+                        wspace=0.04, hspace=0.3 if titles is not None else 0.12)
     fig.legend(handles=legend_handles(present), loc="upper left", bbox_to_anchor=(right, 0.98),
                fontsize=9, frameon=False)
     return axes

@@ -93,3 +93,16 @@ def test_region_labels_name_each_object_class_inside_its_largest_region():
         if t.get_text() == "car":
             assert 10 <= y < 20 and x < 57  # inside, and away from the image's right edge
     plt.close(fig)
+
+
+def test_segmentation_rows_never_overlap_their_panels():
+    images = [torch.rand(3, 128, 128) for _ in range(2)] + [torch.rand(3, 90, 200)]
+    masks = [torch.randint(0, 3, im.shape[1:]) for im in images]
+    axes = viz.show_segmentation(images, masks, masks, titles=["a", "b", "c"])
+    fig = axes[0, 0].figure
+    fig.canvas.draw()
+    for row in axes:
+        boxes = [ax.get_window_extent() for ax in row]
+        for left, right in zip(boxes, boxes[1:]):
+            assert left.x1 <= right.x0 + 1e-6
+    plt.close(fig)

@@ -50,9 +50,8 @@ def check_outline(fn) -> None:
     if not check_function(fn, cases, "outline(mask)", "return a bool tensor of the mask's "
                           "shape, (H, W), True or False for every pixel", same=shaped):
         return
-    hint = ("slicing lines every pixel up with its neighbour without a loop: mask[1:] against "
-            "mask[:-1] pairs each row with the row above; the True goes on the pixel whose "
-            "upper or left neighbour differs, not on the neighbour")
+    hint = ("compare your outline with the drawn one on a small mask of two classes: which "
+            "side of each label change should be True?")
     if check_function(fn, cases, "outline(mask)", hint, same=_same_bool_mask):
         report(True, "outline(mask)")
 
