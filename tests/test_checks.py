@@ -130,7 +130,7 @@ def test_nb02_checks_say_not_yet_to_malformed_answers(capsys, answer):
 def test_outline_check_hints_at_the_shape_first(capsys):
     shape_hint = verdict(capsys, nb00.check_outline, lambda m: outline(m).int())
     value_hint = verdict(capsys, nb00.check_outline, below_or_right)
-    assert "shape" in shape_hint and "slicing" in value_hint and shape_hint != value_hint
+    assert "shape" in shape_hint and "which side" in value_hint and shape_hint != value_hint
 
 
 def test_count_objects_hint_is_a_nudge(capsys):

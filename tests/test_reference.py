@@ -235,7 +235,9 @@ def test_ce_dice_run_is_cross_entropy_plus_soft_dice(voc_root):
 def test_shipped_models_stay_within_the_size_budget():
     manifest = reference.read_manifest()
     shipped = [e for e in manifest["runs"].values() if "file" in e]
-    assert shipped and sum(e["bytes"] for e in shipped) <= 40e6
+    assert shipped and sum(e["bytes"] for e in shipped) <= 80e6  # issue 21: reference/ <= 80 MB
+    files = sum(f.stat().st_size for f in reference.MANIFEST.parent.rglob("*") if f.is_file())
+    assert files <= 80e6
 
 
 def test_reference_dir_variable_keeps_a_learners_runs_apart(trained, tmp_path, monkeypatch,
