@@ -103,6 +103,6 @@ def test_segmentation_rows_never_overlap_their_panels():
     fig.canvas.draw()
     for row in axes:
         boxes = [ax.get_window_extent() for ax in row]
-        for left, right in zip(boxes, boxes[1:]):
+        for left, right in zip(boxes, boxes[1:], strict=False):
             assert left.x1 <= right.x0 + 1e-6
     plt.close(fig)
