@@ -13,7 +13,14 @@ from torchvision.models.segmentation.deeplabv3 import DeepLabHead
 
 from course_utils.classroom.checks import nb06
 from course_utils.models import FCN, count_parameters, deeplab
-from course_utils.models.deeplab import ASPP, DeepLab, deeplab_head, dilate_, receptive_field
+from course_utils.models.deeplab import (
+    ASPP,
+    DeepLab,
+    at_output_stride,
+    deeplab_head,
+    dilate_,
+    receptive_field,
+)
 
 
 def _measured_receptive_field(layers, size=129) -> int:
@@ -73,6 +80,34 @@ def test_output_stride_8_backbone_matches_the_fcn_backbone_every_fourth_pixel():
         out = net.features(x)
     assert ref.shape[-2:] == (2, 3) and out.shape[-2:] == (8, 12)
     torch.testing.assert_close(out[..., ::4, ::4], ref, atol=1e-4, rtol=1e-3)
+
+
+def test_a_stride_16_model_run_at_stride_8_keeps_its_weights_and_reach():
+    """DeepLabv3's inference strategy: the same weights on a twice finer map. Sampled every
+    other pixel, the stride-8 backbone and ASPP's convolution branches (rates doubled) are the
+    stride-16 ones; only the image-level branch (an average) and the upsampling differ."""
+    torch.manual_seed(0)
+    net = DeepLab(5, output_stride=16, rates=(2, 4, 6), width=16).eval()
+    with torch.no_grad():
+        for m in net.modules():  # BatchNorm statistics that are not the identity
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5), m.running_var.uniform_(0.5, 2.0)
+    fine = at_output_stride(net, 8)
+    assert fine.output_stride == 8 and fine.rates == (4, 8, 12) and not fine.training
+    assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(),
+                                                  fine.state_dict().values(), strict=True))
+    x = torch.randn(1, 3, 96, 64)
+    with torch.no_grad():
+        coarse_f, fine_f = net.features(x), fine.features(x)
+        assert coarse_f.shape[-2:] == (6, 4) and fine_f.shape[-2:] == (12, 8)
+        torch.testing.assert_close(fine_f[..., ::2, ::2], coarse_f, atol=1e-4, rtol=1e-3)
+        for coarse_b, fine_b in zip(net.head[0].convs[:-1], fine.head[0].convs[:-1],
+                                    strict=True):
+            torch.testing.assert_close(fine_b(fine_f)[..., ::2, ::2], coarse_b(coarse_f),
+                                       atol=1e-4, rtol=1e-3)
+        assert fine(x).shape == net(x).shape == (1, 5, 96, 64)
+    with pytest.raises(ValueError, match="whole rates"):
+        at_output_stride(DeepLab(5, 8, rates=(3, 5, 7)), 16)
 
 
 @pytest.mark.parametrize("rates,width", [((2, 4, 6), 128), ((12, 24, 36), 256)])

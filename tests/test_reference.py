@@ -37,6 +37,9 @@ TINY = {  # the encoder is not first: train_all trains it before the runs that s
              "loss": {"name": "wce", "weights": "median"}},
     "unet-focal": {**TINY_SEGMENT, "model": {"name": "unet", "depth": 2, "width": 4},
                    "ship": False, "loss": {"name": "focal", "gamma": 2.0}},
+    "deeplab": {**TINY_SEGMENT, "ship": True, "eval_strides": [8],
+                "model": {"name": "deeplab", "output_stride": 16, "rates": [1, 2, 3],
+                          "width": 8, "init": "encoder"}},
 }
 
 
@@ -368,3 +371,19 @@ def test_each_run_keeps_per_image_counts_that_add_up_to_its_scores(trained, voc_
     assert abs(float(biou.nanmean()) - val["boundary_iou"]) < 1e-6  # an independent recount
     with pytest.raises(ReferenceModelError, match="--only nope"):
         reference.load_counts("nope", manifest_path=path)
+
+
+def test_a_deeplab_run_is_also_scored_at_output_stride_8(trained, voc_root):
+    """``eval_strides``: the trained stride-16 model is scored again at stride 8 (the same
+    weights, rates doubled), with its own per-image counts; the shipped file reproduces it."""
+    from course_utils import metrics
+    from course_utils.models import at_output_stride
+    path, manifest = trained
+    entry = manifest["runs"]["deeplab"]
+    model, _ = reference.load("deeplab", manifest_path=path)
+    assert model.output_stride == 16
+    fine = reference_runs.evaluate_run(at_output_stride(model, 8), voc_root)
+    assert reference.compare_scores(entry["val@os8"], fine, tol=0.0) == []
+    counts = reference.load_counts("deeplab@os8", manifest_path=path)
+    scores = metrics.scores_from_matrix(counts["confusion"].sum(0))
+    assert abs(float(scores["miou"]) - entry["val@os8"]["miou"]) < 1e-6

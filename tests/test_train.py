@@ -203,8 +203,22 @@ def test_poly_schedule_is_stepped_every_iteration():
 
 
 # --------------------------------------------------------------------------- AMP choice
-def test_cpu_runs_plain_float32():
+def test_cpu_runs_plain_float32_unless_asked_for_bfloat16():
     assert train.accel_for("cpu").amp_dtype is None
+    assert train.accel_for("cpu", "bf16").amp_dtype == torch.bfloat16
+
+
+def test_cpu_bfloat16_training_autocasts_and_evaluates_in_float32(tmp_path):
+    """``amp="bf16"``: the convolutions run in bfloat16 while training, the weights stay
+    float32, and a resumed run needs the same choice (it is part of the checkpoint's meta)."""
+    model, history = run(DtypeProbe, epochs=2, checkpoint=tmp_path / "bf16.pt", amp="bf16")
+    assert model.seen == {(torch.bfloat16, True)}
+    assert model.net[0].weight.dtype == torch.float32
+    model.seen.clear()
+    train.predict(model, torch.rand(1, 3, 8, 8))
+    assert model.seen == {(torch.float32, False)}
+    with pytest.raises(ValueError, match="amp='fp16'"):
+        run(DtypeProbe, epochs=2, amp="fp16")
 
 
 @pytest.mark.parametrize("bf16,dtype", [(True, torch.bfloat16), (False, torch.float16)])
@@ -231,7 +245,8 @@ class DtypeProbe(nn.Module):
 def test_amp_branch_runs_and_learns_on_cpu(monkeypatch, tmp_path, dtype):
     """The CUDA code path (autocast, GradScaler for float16, channels_last) driven on the CPU,
     checkpointed and resumed."""
-    monkeypatch.setattr(train, "accel_for", lambda device: train.Accel(torch.device("cpu"), dtype))
+    monkeypatch.setattr(train, "accel_for",
+                        lambda device, amp=None: train.Accel(torch.device("cpu"), dtype))
     model, history = run(DtypeProbe, epochs=4, checkpoint=tmp_path / "amp.pt")
     assert model.seen == {(dtype, True)}
     assert model.net[0].weight.is_contiguous(memory_format=torch.channels_last)

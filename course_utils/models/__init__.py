@@ -11,6 +11,7 @@ from .backbone import load_encoder_, pad_to_multiple, take_resnet18_stages
 from .deeplab import (
     ASPP,
     DeepLab,
+    at_output_stride,
     deeplab_head,
     dilate_,
     receptive_field,
@@ -24,6 +25,7 @@ from .upsampling import bilinear_kernel, bilinear_upsampler, init_bilinear_
 __all__ = [
     "bilinear_kernel", "bilinear_upsampler", "init_bilinear_", "count_parameters",
     "trace_shapes", "pad_to_multiple", "take_resnet18_stages", "FCN", "FCN_VARIANTS",
-    "double_conv", "UNet", "ResNetUNet", "load_encoder_", "ASPP", "DeepLab", "deeplab_head",
+    "double_conv", "UNet", "ResNetUNet", "load_encoder_", "ASPP", "DeepLab", "at_output_stride",
+    "deeplab_head",
     "dilate_", "receptive_field", "valid_tap_fraction", "pretrained",
 ]

@@ -4,6 +4,7 @@ A minute of CPU training cannot give a model worth analysing: the notebooks anal
 :mod:`.runs` trains from the recorded recipes, which :mod:`.manifest` loads and verifies.
 """
 
+from . import compare
 from .encoder import encoder_weights, init_encoder, start_from_pretrained
 from .manifest import (
     COMMAND,
@@ -20,5 +21,5 @@ from .runs import train_all
 __all__ = [
     "COMMAND", "compare_scores", "init_encoder", "load", "manifest_file", "read_manifest",
     "ReferenceModelError", "verify", "VERIFY_TOLERANCE", "train_all", "encoder_weights",
-    "start_from_pretrained",
+    "start_from_pretrained", "compare",
 ]

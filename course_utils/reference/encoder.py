@@ -16,6 +16,7 @@ from torchvision.models import ResNet18_Weights
 from course_utils import runtime
 from course_utils.models import load_encoder_
 from course_utils.models.pretrained import WeightsUnavailable, fetch_state_dict
+from course_utils.training import checkpoints
 from course_utils.training.recipes import ENCODER
 
 from .manifest import ReferenceModelError, load
@@ -24,7 +25,7 @@ from .manifest import ReferenceModelError, load
 def encoder_weights(manifest_path=None) -> dict[str, torch.Tensor]:
     """The course's encoder (the shipped ``encoder`` run) as a float32 ``resnet18`` state dict."""
     model, _ = load(ENCODER, "cpu", manifest_path)
-    return {k: v.float() if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    return checkpoints.float_state(model.state_dict())
 
 
 def init_encoder(net: nn.Module, manifest_path=None) -> nn.Module:

@@ -19,6 +19,7 @@ from course_utils.data import find_voc_root, read_split
 from course_utils.runtime import REPO_ROOT, relpath
 from course_utils.training import (
     checkpoints,
+    comparison,
     evaluate,
     full_image_loader,
     image_counts,
@@ -113,7 +114,7 @@ def load(name: str, device="cpu", manifest_path=None):
     try:
         saved = checkpoints.load(path)
         model = build_model(entry["config"]["model"])
-        model.load_state_dict(float_state(saved["state_dict"]))
+        model.load_state_dict(checkpoints.float_state(saved["state_dict"]))
     except Exception as err:  # unreadable zip, wrong keys or shapes: all mean "not this model"
         raise ReferenceModelError(f"{relpath(path)}: cannot be loaded as run {name!r} "
                                   f"({type(err).__name__}: {err}); {hint}") from err
@@ -128,36 +129,25 @@ def half_state(model: nn.Module) -> dict[str, torch.Tensor]:
             for k, v in model.state_dict().items()}
 
 
-def float_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """A shipped state dict's floating tensors back in float32."""
-    return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
-
-
 def evaluate_run(model: nn.Module, root=None, store: bool = False, counts_path=None) -> dict:
     """Full-image validation scores of a run's model as :func:`load` gives it (weights rounded
     through float16, in float64 on the CPU); always computed (``store`` keeps them in the cache).
     With ``counts_path`` the per-image counts behind them (:func:`image_counts`) are saved
     there too (``.npz``): the notebooks' paired comparisons and bootstrap intervals use them."""
     model = copy.deepcopy(model).cpu()
-    model.load_state_dict(float_state(half_state(model)))
+    model.load_state_dict(checkpoints.float_state(half_state(model)))
     model.to(dtype=torch.float64)
     loader = full_image_loader(root, "val")
     maps = predictions(model, loader, cache=store, refresh=True)
-    scores = summarize(region_matrices(model, loader, maps=maps))
+    label_batches = [labels for _, labels in loader]  # read once, used twice
+    scores = summarize(region_matrices(model, loader, maps=maps, label_batches=label_batches))
     if counts_path is not None:
-        counts = image_counts(maps, [label[0] for _, label in loader])
-        inter, union = counts["boundary_inter"].sum(0), counts["boundary_union"].sum(0)
+        counts = image_counts(maps, [label for batch in label_batches for label in batch])
         rings = counts["rings"].sum(0).double()
-        scores.update(boundary_iou=_mean_present(inter, union),
+        scores.update(boundary_iou=round(float(comparison.score(counts, "boundary_iou")), 6),
                       ring_acc=[round(float(c / n), 6) if n else None for c, n in rings])
         save_counts(counts, counts_path)
     return scores
-
-
-def _mean_present(inter: torch.Tensor, union: torch.Tensor) -> float:
-    """Mean over the classes with a non-empty union of ``inter / union``."""
-    present = union > 0
-    return round(float((inter[present] / union[present]).mean()), 6)
 
 
 def save_counts(counts: dict[str, torch.Tensor], path) -> None:
@@ -168,11 +158,13 @@ def save_counts(counts: dict[str, torch.Tensor], path) -> None:
 
 
 def load_counts(name: str, manifest_path=None) -> dict[str, torch.Tensor]:
-    """The per-image counts of run ``name`` (see :func:`evaluate_run`) as int64 tensors."""
+    """The per-image counts of run ``name`` (see :func:`evaluate_run`) as int64 tensors;
+    ``"<run>@os8"``: a DeepLab run's model evaluated at output stride 8."""
     path = manifest_file(manifest_path).parent / COUNTS_DIR / f"{name}.npz"
     if not path.is_file():
-        raise ReferenceModelError(f"{relpath(path)} is missing: train run {name!r} with "
-                                  f"`{COMMAND} --only {name}`")
+        run = name.split("@")[0]
+        raise ReferenceModelError(f"{relpath(path)} is missing: train run {run!r} with "
+                                  f"`{COMMAND} --only {run}`")
     with np.load(path) as f:
         return {k: torch.from_numpy(f[k]).long() for k in f.files}
 
@@ -181,7 +173,7 @@ def evaluate_encoder(model: nn.Module, heldout_loader) -> dict:
     """Held-out scores of the encoder's classifier as :func:`load` gives it: top-1 accuracy
     and each class's recall (the share of its crops classified right)."""
     model = copy.deepcopy(model).cpu()
-    model.load_state_dict(float_state(half_state(model)))
+    model.load_state_dict(checkpoints.float_state(half_state(model)))
     cm = evaluate(model.to(dtype=torch.float64), heldout_loader, model.fc.out_features)
     return {**summarize_classifier(cm), "crops": len(heldout_loader.dataset)}
 

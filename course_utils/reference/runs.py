@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from course_utils import runtime
 from course_utils.data import MINI_VOC_DIR, NormalizeBatch, crop_dataset, find_voc_root
-from course_utils.models import load_encoder_
+from course_utils.models import at_output_stride, load_encoder_
 from course_utils.runtime import relpath
 from course_utils.training import checkpoints, fit
 from course_utils.training.pretrain import crop_loaders
@@ -92,10 +92,15 @@ def _segment(name, cfg, report, device, root, work_dir, manifest_path):
     history = fit(net, train_dl, loss=build_loss(cfg["loss"], root), epochs=cfg["epochs"],
                   lr=cfg["lr"], optimizer=cfg["optimizer"], schedule=cfg["schedule"],
                   device=device, checkpoint=_work_dir(work_dir) / f"{name}.pt", config=cfg,
-                  progress=False, on_epoch=lambda entry: report((name, entry["epoch"])))
-    counts = Path(manifest_path).parent / COUNTS_DIR / f"{name}.npz"
-    return net, {"config": cfg, "history": history,
-                 "val": evaluate_run(net, root, counts_path=counts)}
+                  progress=False, on_epoch=lambda entry: report((name, entry["epoch"])),
+                  amp=cfg.get("amp"))
+    counts_dir = Path(manifest_path).parent / COUNTS_DIR
+    entry = {"config": cfg, "history": history,
+             "val": evaluate_run(net, root, counts_path=counts_dir / f"{name}.npz")}
+    for stride in cfg.get("eval_strides", []):  # DeepLab trained at 16, evaluated at 8 too
+        entry[f"val@os{stride}"] = evaluate_run(at_output_stride(net, stride), root,
+                                                counts_path=counts_dir / f"{name}@os{stride}.npz")
+    return net, entry
 
 
 def run_all(names: list[str], record, workers=None, device=None, root=None, ship_dir=None,

@@ -50,6 +50,12 @@ def load(path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
+def float_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A state dict's floating tensors in float32 (weights shipped or saved in half precision),
+    the others (BatchNorm's batch counts) as they are."""
+    return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+
+
 def check_plain(value, name: str) -> None:
     """Raise unless ``value`` is plain data, which ``weights_only=True`` loads back."""
     if isinstance(value, dict):

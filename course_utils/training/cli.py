@@ -138,7 +138,7 @@ def _encoder_state(path: Path) -> dict:
         raise SystemExit(f"{runtime.relpath(path)} is missing: train the course's encoder with "
                          "`python -m course_utils.reference --only encoder`, or pass --init "
                          "random") from None
-    return {k: v.float() if v.is_floating_point() else v for k, v in saved.items()}
+    return checkpoints.float_state(saved)
 
 
 def run(args) -> dict:
@@ -148,7 +148,7 @@ def run(args) -> dict:
     net = recipes.build_model(cfg["model"])
     if cfg["model"].get("init") == "encoder":
         load_encoder_(net, _encoder_state(args.encoder or ENCODER_FILE))
-    net = prepare_model(net, accel_for(device))
+    net = prepare_model(net, accel_for(device, cfg.get("amp")))
     model = torch.nn.parallel.DistributedDataParallel(
         net, device_ids=[device.index] if device.type == "cuda" else None
     ) if dist.is_initialized() else net
@@ -157,7 +157,7 @@ def run(args) -> dict:
                   epochs=cfg["epochs"], lr=cfg["lr"], optimizer=cfg["optimizer"],
                   schedule=cfg["schedule"], device=device, checkpoint=checkpoint,
                   config={**cfg, "processes": _world()}, save=_rank() == 0,
-                  progress=_rank() == 0 and not args.no_progress)
+                  progress=_rank() == 0 and not args.no_progress, amp=cfg.get("amp"))
     cm = _validate(net, root)
     results = {"config": cfg, "processes": _world(), "history": history,
                "val": summarize_matrix(cm), "confusion": cm.matrix.cpu().tolist(),

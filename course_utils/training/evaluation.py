@@ -18,13 +18,16 @@ BAND_WIDTH = 3  # pixels on each side of a label change
 
 
 def region_matrices(model, loader, cache: bool = True, refresh: bool = False,
-                    maps=None) -> dict[str, ConfusionMatrix]:
+                    maps=None, label_batches=None) -> dict[str, ConfusionMatrix]:
     """Confusion matrices of ``model`` over ``loader``: ``"all"`` pixels, the boundary
     ``"band"`` and the ``"interior"``. ``cache``, ``refresh``: see :func:`.cache.predictions`;
-    ``maps``: the predictions, when already made."""
+    ``maps``: the predictions, when already made; ``label_batches``: the loader's label
+    batches, when already read (the loader is then not read again)."""
     cms = {k: ConfusionMatrix(NUM_CLASSES) for k in ("all", "band", "interior")}
     maps = iter(maps if maps is not None else predictions(model, loader, cache, refresh))
-    for _, labels in loader:
+    if label_batches is None:
+        label_batches = (labels for _, labels in loader)
+    for labels in label_batches:
         preds = torch.stack([next(maps) for _ in labels])
         band = boundary_mask(labels, BAND_WIDTH)
         cms["all"].update(preds, labels)

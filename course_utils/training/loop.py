@@ -1,7 +1,9 @@
 """Training and inference for the notebooks and the CLI: ``fit``, ``evaluate`` and ``predict``.
 
 On CUDA the loop autocasts (bfloat16, else float16 with a gradient scaler) in channels_last; on
-the CPU it runs plain float32, bit-identical run to run at a fixed thread count.
+the CPU it runs plain float32, bit-identical run to run at a fixed thread count, unless asked for
+bfloat16 (``amp="bf16"``: the reference runs, about 1.6x faster on a CPU with native bfloat16).
+Evaluation and prediction on the CPU are always float32 (or the model's dtype).
 """
 
 import time
@@ -31,12 +33,16 @@ class Accel(NamedTuple):
     amp_dtype: torch.dtype | None = None
 
 
-def accel_for(device) -> Accel:
-    """AMP on CUDA only (bfloat16 where supported, else float16); float32 on the CPU."""
+CPU_AMP = (None, "bf16")  # what ``fit(amp=...)`` accepts
+
+
+def accel_for(device, amp: str | None = None) -> Accel:
+    """AMP on CUDA (bfloat16 where supported, else float16); on the CPU float32, or bfloat16
+    autocast when ``amp == "bf16"``."""
     device = torch.device(device)
-    if device.type != "cuda":
-        return Accel(device)
-    return Accel(device, torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
+    if device.type == "cuda":
+        return Accel(device, torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
+    return Accel(device, torch.bfloat16 if amp == "bf16" else None)
 
 
 def prepare_model(model: nn.Module, accel: Accel) -> nn.Module:
@@ -56,17 +62,20 @@ def _to_device(images, accel: Accel, dtype=None):
 def fit(model: nn.Module, train_loader, val_loader=None, loss=None, epochs: int = 1,
         lr: float = 1e-3, optimizer="adamw", schedule: str = "poly", num_classes: int = 21,
         device=None, checkpoint=None, config=None, progress: bool = True, on_epoch=None,
-        save: bool = True) -> list[dict]:
+        save: bool = True, amp: str | None = None) -> list[dict]:
     """Train ``model`` (moved to ``device`` in place) with AdamW and the poly schedule; return
     one dict per epoch: ``epoch``, ``loss`` (mean batch loss), ``pixel_acc`` and ``miou`` (on
     ``val_loader``, else on the training batches as seen) and ``seconds``.
 
     With ``checkpoint`` (a ``.pt`` path) the run is saved after every epoch with ``config``
     (plain data): called again it resumes, or returns the stored history of a finished run;
-    ``save=False`` only reads it (other torchrun ranks); ``on_epoch(entry)`` follows each epoch.
+    ``save=False`` only reads it (other torchrun ranks); ``on_epoch(entry)`` follows each epoch;
+    ``amp="bf16"`` trains in bfloat16 autocast on the CPU too (CUDA always autocasts).
     """
     _check_fit_args(train_loader, epochs, optimizer, schedule, config, checkpoint)
-    accel = accel_for(runtime.device() if device is None else device)
+    if amp not in CPU_AMP:
+        raise ValueError(f"amp={amp!r}: expected one of {CPU_AMP}")
+    accel = accel_for(runtime.device() if device is None else device, amp)
     prepare_model(model, accel)
     opt = optimizer if isinstance(optimizer, torch.optim.Optimizer) else torch.optim.AdamW(
         [p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=WEIGHT_DECAY)
@@ -80,6 +89,8 @@ def fit(model: nn.Module, train_loader, val_loader=None, loss=None, epochs: int 
     meta = {"config": config, "fit_args": {
         "epochs": epochs, "lr": lr, "schedule": schedule, "num_classes": num_classes,
         "optimizer": optimizer if isinstance(optimizer, str) else type(optimizer).__name__}}
+    if amp is not None:  # (checkpoints saved before the option resume as they were)
+        meta["fit_args"]["amp"] = amp
     history = checkpoints.resume(checkpoint, parts, meta, train_loader, save,
                                  progress) if checkpoint else []
     loss = loss if loss is not None else nn.CrossEntropyLoss(ignore_index=VOID)

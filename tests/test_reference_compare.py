@@ -1,0 +1,67 @@
+"""reference.compare: recipes compared seed by seed from the runs' saved per-image counts, the
+doubled run's gain, and the one-line verdict the notebooks print."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from course_utils.reference import compare
+from course_utils.reference.manifest import COUNTS_DIR, FORMAT, ReferenceModelError, save_counts
+from course_utils.training import comparison, image_counts
+
+
+def _run_counts(seed: int, noise: float, n: int = 16, size=(9, 11)):
+    """Per-image counts of predictions that are wrong on a share ``noise`` of the pixels."""
+    g = torch.Generator().manual_seed(seed)
+    targets = [torch.randint(0, 4, size, generator=g) for _ in range(n)]
+    preds = [torch.where(torch.rand(size, generator=g) < noise,
+                         torch.randint(0, 4, size, generator=g), t) for t in targets]
+    return image_counts(preds, targets)
+
+
+@pytest.fixture
+def manifest(tmp_path):
+    """Two recipes: ``good`` (10 % of pixels noisy) and ``bad`` (40 %), three seeds each and a
+    doubled run, the same images (same target draw per seed)."""
+    runs = {}
+    for recipe, noise in (("good", 0.1), ("bad", 0.4)):
+        for s, name in enumerate([f"{recipe}-seed0", f"{recipe}-seed1", f"{recipe}-seed2",
+                                  f"{recipe}-x2"]):
+            save_counts(_run_counts(s, noise * (0.5 if name.endswith("x2") else 1)),
+                        tmp_path / COUNTS_DIR / f"{name}.npz")
+            runs[name] = {"config": {}}
+    save_counts(_run_counts(0, 0.0), tmp_path / COUNTS_DIR / "good-seed0@os8.npz")
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps({"format": FORMAT, "runs": runs}))
+    return path
+
+
+def test_compare_pairs_the_seeds_and_states_a_clear_difference(manifest):
+    c = compare.compare("bad", "good", manifest_path=manifest, n_boot=200)
+    by_hand = [float(comparison.score(_run_counts(s, 0.1)) - comparison.score(_run_counts(s, 0.4)))
+               for s in range(3)]
+    assert c["per_seed"] == pytest.approx(by_hand)
+    assert c["stated"] and c["interval"][0] > 0
+    line = compare.describe(c)
+    assert line.startswith("good - bad, mIoU: +") and line.endswith("stated")
+    same = compare.compare("good", "good", manifest_path=manifest, n_boot=200)
+    assert not same["stated"] and "not stated" in compare.describe(same)
+
+
+def test_doubled_gain_is_the_doubled_run_over_the_seeds_mean(manifest):
+    d = compare.doubled("good", manifest_path=manifest)
+    seeds = [float(comparison.score(_run_counts(s, 0.1))) for s in range(3)]
+    assert d["gain"] == pytest.approx(float(comparison.score(_run_counts(3, 0.05)))
+                                      - sum(seeds) / 3)
+    assert d["converged"] == (d["gain"] < compare.CONVERGED)
+
+
+def test_missing_runs_say_which_and_how_to_train_them(manifest):
+    with pytest.raises(ReferenceModelError, match=r"nope-seed0.*--only nope-seed0"):
+        compare.run_names("nope", manifest_path=manifest)
+    assert compare.run_names("good@os8", manifest_path=manifest)[0] == "good-seed0@os8"
+    with pytest.raises(ReferenceModelError, match="good-seed1@os8"):
+        compare.seed_scores("good@os8", manifest_path=manifest)
