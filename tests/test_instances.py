@@ -233,7 +233,12 @@ def test_maskrcnn_target_fields():
     t = I.maskrcnn_target(insts, image_id=4)
     assert set(t) == {"boxes", "labels", "masks", "area", "iscrowd", "image_id"}
     assert t["boxes"].dtype == torch.float32 and t["boxes"].shape == (2, 4)
-    assert torch.equal(t["boxes"], masks_to_boxes(torch.stack([obj == 1, obj == 2])))
+    inclusive = masks_to_boxes(torch.stack([obj == 1, obj == 2]))
+    assert torch.equal(t["boxes"], inclusive + torch.tensor([0.0, 0.0, 1.0, 1.0]))  # pixel edges
+    thin = torch.zeros(10, 12, dtype=torch.int64)
+    thin[2:7, 5] = 1  # one column wide: an inclusive box without width
+    box = I.maskrcnn_target(I.instances_from_masks(thin, thin * 3))["boxes"][0]
+    assert box.tolist() == [5.0, 2.0, 6.0, 7.0]
     assert t["labels"].tolist() == [8, 12] and t["labels"].dtype == torch.int64
     assert t["masks"].dtype == torch.uint8 and t["masks"].shape == (2, 10, 12)
     assert torch.equal(t["masks"][1].bool(), obj == 2)

@@ -52,6 +52,31 @@ def test_prepare_drops_colab_and_progress_and_links_pages():
     assert kinds[0] == "slide" and "subslide" in kinds and "-" in kinds
 
 
+def test_alt_texts_come_from_the_output_then_the_cell_then_a_placeholder():
+    png = {"image/png": "iVBOR"}
+    fig = lambda alt=None: nbformat.v4.new_output(  # noqa: E731
+        "display_data", data=png, metadata={"image/png": {"alt": alt}} if alt else {})
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("a", outputs=[fig("own"), fig()], metadata={"alt": "cell"}),
+        nbformat.v4.new_code_cell("b", outputs=[fig(), fig()], metadata={"alt": ["one", "two"]}),
+        nbformat.v4.new_markdown_cell("text"),
+        nbformat.v4.new_code_cell("c", outputs=[nbformat.v4.new_output("stream", text="x"),
+                                                fig()]),
+    ])
+    assert publish.alt_texts(nb) == ["own", "cell", "one", "two", publish.NO_ALT]
+
+
+def test_add_alt_texts_replaces_the_placeholder_of_each_figure_in_order():
+    body = ('<p>x</p><img alt="No description" class="" src="data:image/png;base64,AAA">'
+            '<img src="data:image/jpeg;base64,BBB" width=3><img src="logo.svg">')
+    out = publish.add_alt_texts(body, ['a "quoted" <b>', "second"])
+    assert out.count("alt=") == 2 and "No description" not in out
+    assert '<img alt="a &quot;quoted&quot; &lt;b&gt;" class="" src="data:image/png' in out
+    assert '<img alt="second" src="data:image/jpeg;base64,BBB" width=3>' in out
+    with pytest.raises(ValueError, match="2 figures on the page, 1 alt texts"):
+        publish.add_alt_texts(body, ["a"])
+
+
 @pytest.mark.parametrize("kind", ["site", "slides"])
 def test_every_page_is_built_and_every_local_link_resolves(kind, site, slides):
     out = {"site": site, "slides": slides}[kind]

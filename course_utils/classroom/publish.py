@@ -4,6 +4,7 @@ nbconvert renders the notebooks (no cell is run); the scripts the pages load are
 them, so pages need no network."""
 
 import argparse
+import html
 import re
 import shutil
 from importlib import resources
@@ -20,6 +21,9 @@ BUILD = REPO_ROOT / "build"
 STATIC = "_static"
 WIDGET = "application/vnd.jupyter.widget-view+json"
 PROGRESS = re.compile(r"\d+%\|")  # a tqdm bar printed as text
+IMAGE = re.compile(r'<img\b[^>]*?src="data:image/(?:png|jpeg);base64,')  # up to the data
+ALT = re.compile(r'\salt="[^"]*"')
+NO_ALT = "Figure made by the code cell above (no description yet)"
 NOTEBOOK_LINK = re.compile(r"\]\((\d\d-[a-z0-9-]+)\.ipynb(#[^)]*)?\)")
 
 
@@ -41,6 +45,38 @@ def _is_progress(output) -> bool:
     """A stored progress bar: a widget (frozen at 0 % on a static page) or tqdm's stderr text."""
     return WIDGET in output.get("data", {}) or (
         output.get("name") == "stderr" and bool(PROGRESS.search(output.get("text", ""))))
+
+
+def alt_texts(nb) -> list[str]:
+    """The alt text of every figure (PNG or JPEG output) in ``nb``, in page order: the output's
+    ``alt`` metadata, else its cell's ``alt`` metadata (a string, or one per figure of the
+    cell), else :data:`NO_ALT`."""
+    texts = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        cell_alt = cell.metadata.get("alt")
+        figures = [o for o in cell.get("outputs", [])
+                   if {"image/png", "image/jpeg"} & set(o.get("data", {}))]
+        for k, output in enumerate(figures):
+            own = next((output.get("metadata", {}).get(m, {}).get("alt")
+                        for m in ("image/png", "image/jpeg")
+                        if output.get("metadata", {}).get(m, {}).get("alt")), None)
+            shared = cell_alt[k] if isinstance(cell_alt, list) and k < len(cell_alt) else (
+                cell_alt if isinstance(cell_alt, str) else None)
+            texts.append((own or shared or NO_ALT).strip() or NO_ALT)
+    return texts
+
+
+def add_alt_texts(body: str, texts: list[str]) -> str:
+    """Give the page's ``<img>`` of each figure, in order, its alt text in place of
+    nbconvert's placeholder; raise if the page's figures and ``texts`` do not pair up."""
+    found = IMAGE.findall(body)
+    if len(found) != len(texts):
+        raise ValueError(f"{len(found)} figures on the page, {len(texts)} alt texts")
+    parts = iter(texts)
+    return IMAGE.sub(lambda m: f'<img alt="{html.escape(next(parts), quote=True)}"'
+                               + ALT.sub("", m[0][len("<img"):]), body)
 
 
 def prepare(nb, slides: bool = False):
@@ -106,7 +142,9 @@ def build(kind: str = "site", out: Path | None = None) -> list[Path]:
     paths = notebook_paths()
     pages = []
     for path in paths:
-        body, _ = exporter.from_notebook_node(prepare(nbformat.read(path, as_version=4), slides))
+        nb = prepare(nbformat.read(path, as_version=4), slides)
+        body, _ = exporter.from_notebook_node(nb)
+        body = add_alt_texts(body, alt_texts(nb))
         page = out / f"{path.stem}.html"
         page.write_text(body, encoding="utf-8")
         pages.append(page)

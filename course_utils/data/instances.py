@@ -157,10 +157,13 @@ def touching_pairs(instances: list[Instance], gap: int = 0) -> list[tuple[int, i
 
 def maskrcnn_target(instances: list[Instance], size=None, image_id: int | None = None) -> dict:
     """The training target of :func:`torchvision.models.detection.maskrcnn_resnet50_fpn`, as in
-    the PyTorch detection tutorial (``area``: mask pixels, as COCO counts them). Mask R-CNN
-    rejects a box without width or height: drop one-pixel-thin instances first."""
+    the PyTorch detection tutorial (``area``: mask pixels, as COCO counts them). Its boxes run
+    along pixel edges, as COCO's and the detector's do: ``x2``, ``y2`` one past the last column
+    and row of the inclusive :attr:`Instance.box`, so a one-pixel-thin object still gets a box
+    with width and height (Mask R-CNN rejects one without)."""
     h, w = _size(instances, size)
-    boxes = [inst.box for inst in instances]
+    edges = torch.tensor([0.0, 0.0, 1.0, 1.0])
+    boxes = [inst.box + edges for inst in instances]
     masks = [inst.mask.to(torch.uint8) for inst in instances]
     target = {
         "boxes": torch.stack(boxes) if instances else torch.zeros((0, 4)),
