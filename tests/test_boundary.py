@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from course_utils import metrics
+from course_utils.data import VOID
 from course_utils.metrics import ConfusionMatrix, boundary_mask
 
 
@@ -176,3 +177,40 @@ def test_boundary_counts_add_up_to_boundary_iou():
            for p, t in zip(preds, targets, strict=True)]
     torch.testing.assert_close(inter, one[0][0] + one[1][0])
     torch.testing.assert_close(inter / union, metrics.boundary_iou(preds, targets, 3, 1))
+
+
+# --------------------------------------------------------------------------- fill_void
+def test_fill_void_gives_each_void_pixel_its_nearest_label():
+    """Against a brute-force nearest neighbour (Euclidean) on random maps: labelled pixels keep
+    their class, no void is left, and each filled pixel takes the class of a nearest labelled
+    pixel (any of them, when several are equally near)."""
+    g = torch.Generator().manual_seed(0)
+    for _ in range(5):
+        label = torch.randint(0, 4, (9, 11), generator=g)
+        label[torch.rand(9, 11, generator=g) < 0.4] = VOID
+        filled = metrics.fill_void(label)
+        keep = label != VOID
+        assert torch.equal(filled[keep], label[keep]) and not (filled == VOID).any()
+        ys, xs = torch.nonzero(keep, as_tuple=True)
+        for y, x in torch.nonzero(~keep).tolist():
+            d2 = (ys - y) ** 2 + (xs - x) ** 2
+            nearest = {int(label[a, b]) for a, b in zip(ys[d2 == d2.min()], xs[d2 == d2.min()],
+                                                        strict=True)}
+            assert int(filled[y, x]) in nearest
+
+
+def test_a_perfect_prediction_under_a_void_band_scores_below_one_in_boundary_iou():
+    """The ceiling: an object 20 px wide with a 4-px void ring; filled, the prediction's own
+    rim runs through the void, so its labelled rim pixels differ from the truth's."""
+    label = torch.zeros(40, 40, dtype=torch.int64)
+    label[8:32, 8:32] = VOID
+    label[12:28, 12:28] = 7
+    perfect = metrics.fill_void(label)
+    assert torch.equal(perfect[label != VOID], label[label != VOID])
+    assert metrics.boundary_iou(label.where(label != VOID, 0), label)[7] == 1.0
+    ceiling = metrics.boundary_iou(perfect, label)[7]
+    assert 0.0 < ceiling < 1.0
+    with pytest.raises(ValueError, match="every pixel is void"):
+        metrics.fill_void(torch.full((3, 3), VOID))
+    with pytest.raises(ValueError, match=r"one \(H, W\)"):
+        metrics.fill_void(label[None])

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
 
+from course_utils import models
 from course_utils.classroom.checks import nb03, nb04, nb05
 from course_utils.metrics import boundary_mask
 from course_utils.models import UNet, count_parameters
@@ -186,6 +188,53 @@ def test_nb04_band_accuracy_agrees_with_boundary_mask(capsys):
     band = boundary_mask(target, 2)
     nb04.check_band_accuracy(float((pred[band] == target[band]).double().mean()), pred, target, 2)
     assert verdict(capsys) == "Correct"
+
+
+class _PiecesFCN16s(nn.Module):
+    """An exercise answer: FCN-16s from the FCN-32s pieces (``zero``: the skip starts at 0)."""
+
+    def __init__(self, zero=True, keep_x32=False):
+        super().__init__()
+        fcn32 = models.FCN(21, "32s")
+        self.stem, self.layer1, self.layer2 = fcn32.stem, fcn32.layer1, fcn32.layer2
+        self.layer3, self.layer4, self.score4 = fcn32.layer3, fcn32.layer4, fcn32.score4
+        self.score3 = nn.Conv2d(256, 21, 1)
+        if zero:
+            nn.init.zeros_(self.score3.weight), nn.init.zeros_(self.score3.bias)
+        self.up2 = models.bilinear_upsampler(21, 2)
+        self.up16 = models.bilinear_upsampler(21, 16)
+        if keep_x32:
+            self.up32 = fcn32.upsample
+
+    def forward(self, x):
+        c3 = self.layer3(self.layer2(self.layer1(self.stem(x))))
+        return self.up16(self.up2(self.score4(self.layer4(c3))) + self.score3(c3))
+
+
+def test_nb04_fcn16s_from_pieces(capsys):
+    nb04.check_fcn16s(_PiecesFCN16s)
+    assert verdict(capsys) == "Correct"
+    for wrong in (lambda: _PiecesFCN16s(zero=False), lambda: _PiecesFCN16s(keep_x32=True),
+                  lambda: models.FCN(21, "32s"), lambda: 1 / 0):
+        nb04.check_fcn16s(wrong)
+        assert verdict(capsys) == "Not yet"
+
+
+def test_nb04_paired_interval(capsys):
+    from course_utils.training import comparison, image_counts
+    g = torch.Generator().manual_seed(0)
+    targets = [torch.randint(0, 3, (8, 9), generator=g) for _ in range(30)]
+    noisy = [torch.where(torch.rand(t.shape, generator=g) < q, torch.randint(0, 3, t.shape,
+                                                                             generator=g), t)
+             for q in (0.2, 0.4) for t in targets]
+    a, b = image_counts(noisy[30:], targets), image_counts(noisy[:30], targets)
+    ref = comparison.paired_comparison([a], [b], n_boot=2000, seed=7)["interval"]  # another draw
+    nb04.check_paired_interval(ref, a, b)
+    assert verdict(capsys) == "Correct"
+    point = float(comparison.score(b) - comparison.score(a))
+    for wrong in ((point - 0.2, point + 0.2), (ref[1], ref[1] + 0.1), "no", (point, point)):
+        nb04.check_paired_interval(wrong, a, b)
+        assert verdict(capsys) == "Not yet"
 
 
 # --- nb05 ------------------------------------------------------------------------------------

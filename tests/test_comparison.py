@@ -37,11 +37,25 @@ def test_a_resample_that_draws_one_image_n_times_scores_that_image():
     w = torch.zeros(1, n, dtype=torch.float64)
     w[0, 4] = n
     alone = image_counts(preds[4:5], targets[4:5])
-    for metric in comparison.METRICS:
+    for metric in (*comparison.METRICS, "ring0", "ring5"):
         torch.testing.assert_close(comparison.score(counts, metric, w)[0],
-                                   comparison.score(alone, metric))
+                                   comparison.score(alone, metric), equal_nan=True)
     weights = comparison.resample_weights(n, 50, seed=3)
     assert weights.shape == (50, n) and (weights.sum(1) == n).all()
+
+
+def test_ring_accuracy_from_counts_matches_metrics_ring_counts():
+    """ring<k>: the accuracy in ring k over all images, against metrics.ring_counts summed."""
+    counts, preds, targets = _counts(2, size=(24, 30))
+    rings = sum(metrics.ring_counts(p, t) for p, t in zip(preds, targets, strict=True))
+    for k in range(len(metrics.RINGS) + 1):
+        right, labelled = rings[k].tolist()
+        if labelled:
+            assert abs(float(comparison.score(counts, f"ring{k}")) - right / labelled) < 1e-12
+    with pytest.raises(ValueError, match="rings 0-5"):
+        comparison.score(counts, "ring6")
+    with pytest.raises(ValueError, match="ring<k>"):
+        comparison.score(counts, "rings")
 
 
 def test_identical_recipes_differ_by_nothing_and_nothing_is_stated():

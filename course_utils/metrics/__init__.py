@@ -7,12 +7,19 @@ along label changes. :func:`panoptic_quality` scores a panoptic label (notebook 
 RQ per class. :mod:`.baselines` scores colour-only classifiers of the mini set.
 """
 
-from .boundary import RINGS, boundary_counts, boundary_iou, boundary_mask, ring_counts
+from .boundary import (
+    RINGS,
+    boundary_counts,
+    boundary_iou,
+    boundary_mask,
+    fill_void,
+    ring_counts,
+)
 from .panoptic import ClassPQ, PanopticScores, panoptic_quality, panoptic_segments
 from .scores import ConfusionMatrix, normalize_matrix, per_image_miou, scores_from_matrix
 
 __all__ = [
     "ConfusionMatrix", "per_image_miou", "scores_from_matrix", "normalize_matrix",
-    "boundary_mask", "boundary_iou", "boundary_counts", "ring_counts", "RINGS",
+    "boundary_mask", "boundary_iou", "boundary_counts", "ring_counts", "RINGS", "fill_void",
     "panoptic_quality", "panoptic_segments", "PanopticScores", "ClassPQ",
 ]

@@ -12,6 +12,7 @@ from .manifest import (
     ReferenceModelError,
     compare_scores,
     load,
+    load_counts,
     manifest_file,
     read_manifest,
     verify,
@@ -21,5 +22,5 @@ from .runs import train_all
 __all__ = [
     "COMMAND", "compare_scores", "init_encoder", "load", "manifest_file", "read_manifest",
     "ReferenceModelError", "verify", "VERIFY_TOLERANCE", "train_all", "encoder_weights",
-    "start_from_pretrained", "compare",
+    "start_from_pretrained", "compare", "load_counts",
 ]

@@ -17,18 +17,28 @@ import torch
 
 from .evaluation import miou_of_matrices
 
-METRICS = ("miou", "pixel_acc", "boundary_iou")
+METRICS = ("miou", "pixel_acc", "boundary_iou")  # and "ring<k>": accuracy in ring k
 
 
 def score(counts: dict[str, torch.Tensor], metric: str = "miou",
           weights: torch.Tensor | None = None) -> torch.Tensor:
     """A run's data-set ``metric`` from its per-image counts: one value, or one per row of
-    ``weights`` ``(B, N)`` (how often each of the N images is drawn in each resample)."""
-    if metric not in METRICS:
-        raise ValueError(f"metric={metric!r}: expected one of {', '.join(METRICS)}")
+    ``weights`` ``(B, N)`` (how often each of the N images is drawn in each resample).
+    ``"ring<k>"``: pixel accuracy in ring ``k`` by distance to an edge (``metrics.RINGS``)."""
+    ring = metric.startswith("ring") and metric[4:].isdigit()
+    if metric not in METRICS and not ring:
+        raise ValueError(f"metric={metric!r}: expected one of {', '.join(METRICS)} or "
+                         "ring<k> (pixel accuracy in ring k by distance to an edge)")
     n = len(counts["confusion"])
     w = torch.ones(1, n, dtype=torch.float64) if weights is None else weights.double()
-    if metric == "boundary_iou":
+    if ring:
+        k = int(metric[4:])
+        if k >= counts["rings"].shape[1]:
+            raise ValueError(f"metric={metric!r}: the counts have rings 0-"
+                             f"{counts['rings'].shape[1] - 1}")
+        right, labelled = (w @ counts["rings"][:, k].double()).unbind(-1)
+        values = right / labelled
+    elif metric == "boundary_iou":
         inter = w @ counts["boundary_inter"].double()
         union = w @ counts["boundary_union"].double()
         iou = torch.where(union > 0, inter / union.clamp(min=1), float("nan"))
