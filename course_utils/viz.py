@@ -11,6 +11,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.colors import LogNorm
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
@@ -184,11 +185,14 @@ def plot_history(history, ax=None, label: str | None = None):
 
 
 def plot_confusion(cm, class_names=None, normalize: str | None = "true", ax=None,
-                   annotate: bool | None = None):
+                   annotate: bool | None = None, log: bool = False, annotate_top: int = 0):
     """Heatmap of a confusion matrix (a ``metrics.ConfusionMatrix`` or a ``(C, C)`` array):
     rows ground truth, columns prediction, normalised by ``metrics.normalize_matrix`` (with
     ``"true"`` the diagonal is each class's accuracy). Cells carry their numbers when
-    ``annotate`` (default: up to 12 classes). Returns the axes.
+    ``annotate`` (default: up to 12 classes). ``log``: a logarithmic colour scale (fractions
+    from 0.001; zero cells stay white), so that confusions of a few percent are not lost next to
+    the diagonal; ``annotate_top``: write the value of the largest off-diagonal cells. Returns
+    the axes.
     """
     matrix = torch.as_tensor(getattr(cm, "matrix", cm))
     m = normalize_matrix(matrix, normalize).numpy()
@@ -201,7 +205,12 @@ def plot_confusion(cm, class_names=None, normalize: str | None = "true", ax=None
         side = min(9.0, 1.6 + 0.36 * n)
         _, ax = plt.subplots(figsize=(side + 1.2, side))
     top = 1.0 if normalize else max(float(m.max()), 1.0)  # fractions up to 1, counts to the max
-    image = ax.imshow(m, cmap="Blues", vmin=0.0, vmax=top)
+    if log:
+        floor = 1e-3 if normalize else 1.0
+        image = ax.imshow(np.ma.masked_less_equal(m, 0), cmap="Blues",
+                          norm=LogNorm(vmin=floor, vmax=top))
+    else:
+        image = ax.imshow(m, cmap="Blues", vmin=0.0, vmax=top)
     ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     ax.set_xticks(range(n), names, rotation=90, fontsize=8)
     ax.set_yticks(range(n), names, fontsize=8)
@@ -212,10 +221,15 @@ def plot_confusion(cm, class_names=None, normalize: str | None = "true", ax=None
                  [normalize], fontsize=10)
     if annotate is None:
         annotate = n <= 12
-    if annotate:
-        for (i, j), v in np.ndenumerate(m):
-            if np.isfinite(v):
-                text = f"{v:.2f}" if normalize else f"{int(v)}"
-                ax.text(j, i, text, ha="center", va="center", fontsize=8,
-                        color="white" if v > 0.6 * top else "black")
+    cells = list(np.ndindex(m.shape)) if annotate else []
+    if annotate_top and not annotate:
+        off = [(i, j) for i, j in np.ndindex(m.shape) if i != j and np.isfinite(m[i, j])]
+        cells = sorted(off, key=lambda ij: -m[ij])[:annotate_top]
+    for i, j in cells:
+        v = m[i, j]
+        if np.isfinite(v):
+            text = f"{v:.2f}" if normalize else f"{int(v)}"
+            dark = v > (top * 0.1 if log else 0.6 * top)  # the colour scale's dark end
+            ax.text(j, i, text, ha="center", va="center", fontsize=8,
+                    color="white" if dark else "black")
     return ax

@@ -4,26 +4,36 @@ import torch
 
 from course_utils.metrics import scores_from_matrix
 
-from . import check_function, check_value, report
+from . import check_function, check_value, close, report
 
-EXERCISE_CLASSES = ("background", "cat", "dog", "person")
-
-
-def exercise_matrix() -> torch.Tensor:
-    """The confusion matrix of exercise 1 (rows ground truth, columns prediction)."""
-    return torch.tensor([[5200, 90, 60, 150],
-                         [40, 610, 230, 0],
-                         [70, 170, 801, 10],
-                         [120, 0, 25, 940]])
+SHIFTS = (1, 2, 4, 8)
 
 
-def check_iou(answer, name: str = "cat") -> None:
-    """Exercise 1: the IoU of class ``name`` in :func:`exercise_matrix`."""
-    m = exercise_matrix().double()
-    c = EXERCISE_CLASSES.index(name)
-    expected = m[c, c] / (m[c].sum() + m[:, c].sum() - m[c, c])
-    check_value(answer, expected, f"IoU of {name!r}",
-                "TP is on the diagonal; the union is row + column - TP")
+def shifted(masks: torch.Tensor, s: int) -> torch.Tensor:
+    """Section 5's "sloppy" segmenter: the true masks rolled ``s`` pixels down and right, the
+    void carried along read as background."""
+    rolled = torch.roll(masks, shifts=(s, s), dims=(1, 2))
+    return rolled.masked_fill(rolled == 255, 0)
+
+
+def check_shift_curves(answer, masks: torch.Tensor, shifts=SHIFTS) -> None:
+    """Exercise 1: ``(mious, boundary_ious)`` of the sloppy segmenter at each shift, on
+    ``masks``; also that boundary IoU loses a larger share of its value than mIoU does."""
+    from course_utils.metrics import ConfusionMatrix, boundary_iou
+
+    what = f"mIoU and boundary IoU for shifts {', '.join(map(str, shifts))}"
+    miou = [float(ConfusionMatrix().update(shifted(masks, s), masks).compute()["miou"])
+            for s in shifts]
+    biou = [float(boundary_iou(shifted(masks, s), masks).nanmean()) for s in shifts]
+    try:
+        got_m, got_b = ([float(v) for v in part] for part in answer)
+    except (TypeError, ValueError):
+        report(False, what, "give (mious, boundary_ious), two lists with one value per shift")
+        return
+    ok = close(got_m, miou, atol=1e-4) and close(got_b, biou, atol=1e-4)
+    report(ok and biou[-1] / biou[0] < miou[-1] / miou[0], what,
+           "roll the masks by (s, s) on the last two axes, void -> 0; data-set mIoU from one "
+           "ConfusionMatrix, boundary IoU from metrics.boundary_iou(...).nanmean()")
 
 
 def most_confused(matrix: torch.Tensor, class_names) -> tuple[str, str]:
@@ -45,7 +55,9 @@ def check_most_confused(answer, matrix, class_names) -> None:
 def check_miou_function(fn) -> None:
     """Exercise 3: ``fn(matrix)`` returns the mIoU, leaving classes absent from both out."""
     g = torch.Generator().manual_seed(7)
-    probes = [exercise_matrix(), torch.tensor([[5, 2, 0], [1, 0, 0], [0, 0, 0]])]
+    probes = [torch.tensor([[5200, 90, 60, 150], [40, 610, 230, 0], [70, 170, 801, 10],
+                            [120, 0, 25, 940]]),
+              torch.tensor([[5, 2, 0], [1, 0, 0], [0, 0, 0]])]
     for _ in range(3):
         m = torch.randint(0, 50, (5, 5), generator=g)
         m[3, :] = 0
