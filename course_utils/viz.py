@@ -159,9 +159,11 @@ def show_segmentation(images, masks, preds=None, titles=None, scale: float = 2.3
     return axes
 
 
-def plot_history(history, ax=None, label: str | None = None):
+def plot_history(history, ax=None, label: str | None = None, scored_on: str = "validation"):
     """Training curves from ``fit``'s history: loss (left), pixel accuracy and mIoU (right).
-    Returns the pair of axes; pass it again as ``ax``, with a ``label``, to compare runs."""
+    ``scored_on`` names what the right panel's scores were measured on (``fit`` scores the
+    validation loader; the reference runs score their own training crops). Returns the pair of
+    axes; pass it again as ``ax``, with a ``label``, to compare runs."""
     history = list(history)
     if not history:
         raise ValueError("plot_history: the history is empty (did fit run any epoch?)")
@@ -171,15 +173,17 @@ def plot_history(history, ax=None, label: str | None = None):
     if ax is None:
         _, ax = plt.subplots(1, 2, figsize=(9, 3.2))
     epochs = [e["epoch"] for e in history]
-    prefix = f"{label} " if label else ""
+    prefix = f"{label}: " if label else ""
     ax[0].plot(epochs, [e["loss"] for e in history], "o-", label=f"{prefix}loss")
-    ax[1].plot(epochs, [e["pixel_acc"] for e in history], "o-", label=f"{prefix}pixel acc")
+    ax[1].plot(epochs, [e["pixel_acc"] for e in history], "o-", label=f"{prefix}pixel accuracy")
     ax[1].plot(epochs, [e["miou"] for e in history], "s--", label=f"{prefix}mIoU")
-    for a, title in zip(ax, ("training loss", "pixel accuracy and mIoU"), strict=True):
+    titles = ("training loss", f"pixel accuracy and mIoU on {scored_on}")
+    for a, title, ylabel in zip(ax, titles, ("loss", "score"), strict=True):
         a.set_xlabel("epoch")
+        a.set_ylabel(ylabel)
         a.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
         a.set_title(title, fontsize=10)
-        a.legend(fontsize=8)
+        a.legend(fontsize=9)
     ax[0].figure.tight_layout()
     return ax
 

@@ -159,12 +159,18 @@ def test_nb04_feature_size_hand_worked(capsys):
 
 
 def test_nb04_head_parameters_hand_worked(capsys):
-    c = 21  # score4 + score3 (1x1 convs with bias) + up4 (k=4) + upsample x16 (k=32), no bias
-    expected = (512 * c + c) + (256 * c + c) + c * c * 4 * 4 + c * c * 32 * 32
-    nb04.check_head_parameters(expected, variant="16s", num_classes=c)
+    def by_hand(c, variant):  # score convs with bias, bilinear upsamplers k = 2 x factor, no bias
+        scores = {"32s": [512], "16s": [512, 256], "8s": [512, 256, 128]}[variant]
+        ups = {"32s": [32], "16s": [2, 16], "8s": [2, 2, 8]}[variant]
+        return sum(n * c + c for n in scores) + sum(c * c * (2 * f) ** 2 for f in ups)
+
+    nb04.check_head_parameters(by_hand)
     assert verdict(capsys) == "Correct"
-    nb04.check_head_parameters(expected + 1, variant="16s", num_classes=c)
-    assert verdict(capsys) == "Not yet"
+    assert by_hand(21, "16s") == (512 * 21 + 21) + (256 * 21 + 21) + 21 * 21 * (16 + 32 * 32)
+    for wrong in (lambda c, v: by_hand(c, v) + 1, lambda c, v: by_hand(21, v),
+                  lambda c, v: by_hand(c, "16s"), lambda c, v: 1 / 0):
+        nb04.check_head_parameters(wrong)
+        assert verdict(capsys) == "Not yet"
 
 
 def test_nb04_band_accuracy(capsys):
@@ -191,9 +197,10 @@ def test_nb04_band_accuracy_agrees_with_boundary_mask(capsys):
 
 
 class _PiecesFCN16s(nn.Module):
-    """An exercise answer: FCN-16s from the FCN-32s pieces (``zero``: the skip starts at 0)."""
+    """An exercise answer: FCN-16s from the FCN-32s pieces (``zero``: the skip starts at 0;
+    ``skip``: forward adds it)."""
 
-    def __init__(self, zero=True, keep_x32=False):
+    def __init__(self, zero=True, keep_x32=False, skip=True):
         super().__init__()
         fcn32 = models.FCN(21, "32s")
         self.stem, self.layer1, self.layer2 = fcn32.stem, fcn32.layer1, fcn32.layer2
@@ -205,16 +212,19 @@ class _PiecesFCN16s(nn.Module):
         self.up16 = models.bilinear_upsampler(21, 16)
         if keep_x32:
             self.up32 = fcn32.upsample
+        self.skip = skip
 
     def forward(self, x):
         c3 = self.layer3(self.layer2(self.layer1(self.stem(x))))
-        return self.up16(self.up2(self.score4(self.layer4(c3))) + self.score3(c3))
+        coarse = self.up2(self.score4(self.layer4(c3)))
+        return self.up16(coarse + self.score3(c3) if self.skip else coarse)
 
 
 def test_nb04_fcn16s_from_pieces(capsys):
     nb04.check_fcn16s(_PiecesFCN16s)
     assert verdict(capsys) == "Correct"
     for wrong in (lambda: _PiecesFCN16s(zero=False), lambda: _PiecesFCN16s(keep_x32=True),
+                  lambda: _PiecesFCN16s(skip=False),
                   lambda: models.FCN(21, "32s"), lambda: 1 / 0):
         nb04.check_fcn16s(wrong)
         assert verdict(capsys) == "Not yet"

@@ -476,7 +476,10 @@ def test_plot_history_draws_the_three_curves():
         [e["pixel_acc"] for e in history], [e["miou"] for e in history]]
     assert list(ax[0].lines[0].get_ydata()) == [e["loss"] for e in history]
     viz.plot_history(history[:2], ax=ax, label="run 2")
-    assert len(ax[0].lines) == 2 and ax[0].lines[1].get_label() == "run 2 loss"
+    assert len(ax[0].lines) == 2 and ax[0].lines[1].get_label() == "run 2: loss"
+    assert ax[1].get_title() == "pixel accuracy and mIoU on validation"
+    crops = viz.plot_history(history, scored_on="its training crops")
+    assert crops[1].get_title() == "pixel accuracy and mIoU on its training crops"
     plt.close("all")
     with pytest.raises(ValueError, match="empty"):
         viz.plot_history([])

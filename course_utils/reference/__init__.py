@@ -4,7 +4,7 @@ A minute of CPU training cannot give a model worth analysing: the notebooks anal
 :mod:`.runs` trains from the recorded recipes, which :mod:`.manifest` loads and verifies.
 """
 
-from . import compare
+from . import compare, published
 from .encoder import encoder_weights, init_encoder, start_from_pretrained
 from .manifest import (
     COMMAND,
@@ -22,5 +22,5 @@ from .runs import train_all
 __all__ = [
     "COMMAND", "compare_scores", "init_encoder", "load", "manifest_file", "read_manifest",
     "ReferenceModelError", "verify", "VERIFY_TOLERANCE", "train_all", "encoder_weights",
-    "start_from_pretrained", "compare", "load_counts",
+    "start_from_pretrained", "compare", "load_counts", "published",
 ]

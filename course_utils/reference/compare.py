@@ -15,7 +15,7 @@ import statistics
 from course_utils.training.comparison import paired_comparison, score
 from course_utils.training.recipes import SEEDS
 
-from .manifest import ReferenceModelError, load_counts, read_manifest
+from .manifest import ReferenceModelError, load_counts, read_manifest, split_scoring
 
 CONVERGED = 0.01  # the doubled run's largest gain over the seeds' mean that counts as converged
 NAMES = {"miou": "mIoU", "pixel_acc": "pixel accuracy", "boundary_iou": "boundary IoU"}
@@ -24,7 +24,7 @@ NAMES = {"miou": "mIoU", "pixel_acc": "pixel accuracy", "boundary_iou": "boundar
 def run_names(recipe: str, manifest_path=None) -> list[str]:
     """The seeded runs of ``recipe`` (``"<recipe>-seed<i>"``, with any ``@os8`` kept at the
     end), each checked to be recorded."""
-    base, at = recipe.split("@") if "@" in recipe else (recipe, "")
+    base, at = split_scoring(recipe)
     runs = read_manifest(manifest_path)["runs"]
     names = [f"{base}-seed{s}" for s in SEEDS]
     if missing := [n for n in names if n not in runs]:
@@ -43,7 +43,7 @@ def seed_scores(recipe: str, metric: str = "miou", manifest_path=None) -> list[f
 def doubled(recipe: str, metric: str = "miou", manifest_path=None) -> dict:
     """The doubled run's ``metric`` against the mean of the seeds': ``gain`` and whether it is
     below :data:`CONVERGED` (``converged``)."""
-    base, at = recipe.split("@") if "@" in recipe else (recipe, "")
+    base, at = split_scoring(recipe)
     x2 = float(score(load_counts(f"{base}-x2" + (f"@{at}" if at else ""), manifest_path),
                      metric))
     mean = statistics.fmean(seed_scores(recipe, metric, manifest_path))

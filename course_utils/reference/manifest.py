@@ -157,12 +157,19 @@ def save_counts(counts: dict[str, torch.Tensor], path) -> None:
     checkpoints.atomic_write(buffer.getvalue(), Path(path))
 
 
+def split_scoring(name: str) -> tuple[str, str]:
+    """``"deeplab-os16-seed0@os8"`` -> ``("deeplab-os16-seed0", "os8")``: a run or recipe name
+    and how its model was scored (``""``: as trained)."""
+    run, _, at = name.partition("@")
+    return run, at
+
+
 def load_counts(name: str, manifest_path=None) -> dict[str, torch.Tensor]:
     """The per-image counts of run ``name`` (see :func:`evaluate_run`) as int64 tensors;
     ``"<run>@os8"``: a DeepLab run's model evaluated at output stride 8."""
     path = manifest_file(manifest_path).parent / COUNTS_DIR / f"{name}.npz"
     if not path.is_file():
-        run = name.split("@")[0]
+        run = split_scoring(name)[0]
         raise ReferenceModelError(f"{relpath(path)} is missing: train run {run!r} with "
                                   f"`{COMMAND} --only {run}`")
     with np.load(path) as f:

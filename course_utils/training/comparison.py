@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from .evaluation import miou_of_matrices
+from .evaluation import miou_of_matrices, resample_weights
 
 METRICS = ("miou", "pixel_acc", "boundary_iou")  # and "ring<k>": accuracy in ring k
 
@@ -50,14 +50,6 @@ def score(counts: dict[str, torch.Tensor], metric: str = "miou",
         else:
             values = matrices.diagonal(dim1=1, dim2=2).sum(1) / matrices.sum((1, 2))
     return values[0] if weights is None else values
-
-
-def resample_weights(n: int, n_boot: int = 2000, seed: int = 0) -> torch.Tensor:
-    """``(n_boot, n)`` counts of how often each of ``n`` images is drawn in each resample."""
-    g = torch.Generator().manual_seed(seed)
-    picks = torch.randint(0, n, (n_boot, n), generator=g)
-    return torch.zeros(n_boot, n, dtype=torch.float64).scatter_add_(
-        1, picks, torch.ones(n_boot, n, dtype=torch.float64))
 
 
 def paired_comparison(runs_a: list[dict], runs_b: list[dict], metric: str = "miou",

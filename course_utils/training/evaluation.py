@@ -91,17 +91,22 @@ def miou_of_matrices(m: torch.Tensor) -> torch.Tensor:
     return iou.nanmean(1)
 
 
+def resample_weights(n: int, n_boot: int = 2000, seed: int = 0) -> torch.Tensor:
+    """``(n_boot, n)`` counts of how often each of ``n`` images is drawn in each resample (the
+    bootstrap: ``n`` draws with replacement); two runs scored with the same weights are paired."""
+    g = torch.Generator().manual_seed(seed)
+    picks = torch.randint(0, n, (n_boot, n), generator=g)
+    return torch.zeros(n_boot, n, dtype=torch.float64).scatter_add_(
+        1, picks, torch.ones(n_boot, n, dtype=torch.float64))
+
+
 def bootstrap_miou(matrices: torch.Tensor, n_boot: int = 2000, level: float = 0.95,
                    seed: int = 0) -> tuple[float, float]:
     """A percentile bootstrap interval for the data-set mIoU from per-image matrices
     ``(N, C, C)``: how much the score would move on another validation set of the same size."""
     if matrices.ndim != 3 or len(matrices) < 2:
         raise ValueError(f"matrices: expected (N, C, C) with N >= 2, got {tuple(matrices.shape)}")
-    n = len(matrices)
-    g = torch.Generator().manual_seed(seed)
-    picks = torch.randint(0, n, (n_boot, n), generator=g)
-    weights = torch.zeros(n_boot, n, dtype=torch.float64).scatter_add_(
-        1, picks, torch.ones(n_boot, n, dtype=torch.float64))
+    weights = resample_weights(len(matrices), n_boot, seed)
     resampled = torch.einsum("bn,ncd->bcd", weights, matrices.double())
     mious = miou_of_matrices(resampled)
     tail = (1 - level) / 2

@@ -17,14 +17,29 @@ def check_feature_size(answer, size=(320, 480), layer: str = "layer3") -> None:
                 rtol=0, atol=0)
 
 
-def check_head_parameters(answer, variant: str = "16s", num_classes: int = 21) -> None:
-    """Exercise 2: the parameters FCN adds to the ResNet-18 backbone (score convs, upsamplers)."""
+def check_head_parameters(head_parameters) -> None:
+    """Exercise 2: ``head_parameters(num_classes, variant)``, the parameters FCN-``variant``
+    adds to the ResNet-18 backbone (score convolutions and upsamplers), counted by hand, for
+    several numbers of classes and every variant, against the models themselves."""
+    what = "the parameters of the FCN heads, for any number of classes"
     backbone = sum(p.numel() for n, p in torchvision.models.resnet18(weights=None)
                    .named_parameters() if not n.startswith("fc."))
-    expected = models.count_parameters(models.FCN(num_classes, variant)) - backbone
-    check_value(answer, expected, f"parameters of the FCN-{variant} head ({num_classes} classes)",
-                "1x1 convs have in*C weights + C biases; the upsamplers C*C*k*k, no bias",
-                rtol=0, atol=0.5)
+    for num_classes in (2, 21, 150):
+        for variant in models.FCN_VARIANTS:
+            expected = models.count_parameters(models.FCN(num_classes, variant)) - backbone
+            try:
+                got = head_parameters(num_classes, variant)
+            except Exception as exc:  # a learner's draft may fail in any way: report it
+                report(False, what, f"head_parameters({num_classes}, {variant!r}) raised "
+                       f"{type(exc).__name__}: {exc}")
+                return
+            if got != expected:
+                report(False, what, f"head_parameters({num_classes}, {variant!r}) gave {got!r}; "
+                       "a 1x1 conv on c channels has c*C weights + C biases, a transposed conv "
+                       "C*C*k*k weights (no bias); which kernel size k does a xf bilinear "
+                       "upsampler have?")
+                return
+    report(True, what)
 
 
 def check_band_accuracy(answer, pred, target, width: int = 2, ignore_index: int = 255) -> None:
@@ -59,8 +74,25 @@ def check_fcn16s(make_net, num_classes: int = 21) -> None:
     score3 = getattr(net, "score3", None)
     zero = isinstance(score3, torch.nn.Conv2d) and not score3.weight.any() and (
         score3.bias is None or not score3.bias.any())
-    report(zero, what, "name the layer3 score conv `score3` and start its weight and bias at "
-           "zero, as the paper does")
+    if not zero:
+        report(False, what, "name the layer3 score conv `score3` and start its weight and bias "
+               "at zero, as the paper does")
+        return
+    report(_skip_is_used(net, num_classes), what, "forward must add score3's scores of layer3 "
+           "to the x2-upsampled stride-32 scores")
+
+
+def _skip_is_used(net, num_classes: int) -> bool:
+    """Whether the logits change when ``score3``'s weights do (a zero skip hides a forward that
+    never adds it); the weights are put back afterwards."""
+    x = torch.randn(1, 3, 64, 96, generator=torch.Generator().manual_seed(0))
+    saved = net.score3.weight.detach().clone()
+    with torch.no_grad():
+        before = net(x)
+        net.score3.weight.normal_(generator=torch.Generator().manual_seed(1))
+        after = net(x)
+        net.score3.weight.copy_(saved)
+    return before.shape == (1, num_classes, 64, 96) and not torch.allclose(before, after)
 
 
 def check_paired_interval(answer, counts_a: dict, counts_b: dict, tol: float = 0.01) -> None:
