@@ -40,11 +40,23 @@ def colorize(mask, outline: bool = False) -> np.ndarray:
         raise ValueError(f"colorize: expected an (H, W) index mask, got shape {m.shape}")
     rgb = PALETTE[m.astype(np.int64).clip(0, 255)]
     if outline:
-        edge = np.zeros(m.shape, bool)
-        edge[1:] |= m[1:] != m[:-1]
-        edge[:, 1:] |= m[:, 1:] != m[:, :-1]
-        rgb = np.where(edge[..., None], 0, rgb).astype(np.uint8)
+        rgb = np.where(_outline(m)[..., None], 0, rgb).astype(np.uint8)
     return rgb
+
+
+def _outline(m: np.ndarray) -> np.ndarray:
+    """The pixels :func:`colorize` draws black: each one whose upper or left neighbour differs."""
+    edge = np.zeros(m.shape, bool)
+    edge[1:] |= m[1:] != m[:-1]
+    edge[:, 1:] |= m[:, 1:] != m[:, :-1]
+    return edge
+
+
+def visible_classes(mask) -> set[int]:
+    """The labels of ``mask`` that keep some colour once outlined (a region one pixel thin can
+    be all outline): the classes a legend should list."""
+    m = _numpy(mask)
+    return {int(v) for v in np.unique(m[~_outline(m)])}
 
 
 MIN_LABELLED = 0.005  # a region under this share of the mask's pixels gets no name
@@ -138,7 +150,7 @@ def show_segmentation(images, masks, preds=None, titles=None, scale: float = 2.3
     present = set()
     for i in range(n):
         labels = [masks[i]] if preds is None else [masks[i], preds[i]]
-        present |= {int(v) for m in labels for v in np.unique(_numpy(m))}
+        present |= set().union(*(visible_classes(m) for m in labels))
         row = [to_numpy_image(images[i])] + [colorize(m, outline=True) for m in labels]
         for j, (ax, pic) in enumerate(zip(axes[i], row, strict=True)):
             ax.imshow(pic)

@@ -64,6 +64,19 @@ def test_grids_and_segmentation_rows_draw_what_they_are_given():
     plt.close("all")
 
 
+def test_the_legend_lists_only_classes_left_visible_by_the_outlines():
+    mask = torch.zeros(8, 10, dtype=torch.long)
+    mask[2:6, 2:6] = 15  # a person: its inside keeps its colour
+    mask[:, 8] = 4  # a one-pixel boat line: all of it is outline
+    assert viz.visible_classes(mask) == {0, 15}
+    rgb = viz.colorize(mask, outline=True)
+    assert not (rgb == viz.PALETTE[4]).all(-1).any()  # indeed no boat colour is drawn
+    fig = viz.show_segmentation([torch.rand(3, 8, 10)], [mask]).flat[0].figure
+    texts = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert texts == ["0 background", "15 person"]
+    plt.close(fig)
+
+
 def test_outlines_mark_every_label_change_and_nothing_else():
     mask = np.full((6, 8), 12, np.int64)  # a dog (no black: background is the black class)
     mask[2:5, 3:6] = 1  # an aeroplane square
