@@ -227,9 +227,11 @@ def plot_confusion(cm, class_names=None, normalize: str | None = "true", ax=None
                           norm=LogNorm(vmin=floor, vmax=top))
     else:
         image = ax.imshow(m, cmap="Blues", vmin=0.0, vmax=top)
-    ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-    ax.set_xticks(range(n), names, rotation=90, fontsize=8)
-    ax.set_yticks(range(n), names, fontsize=8)
+    bar = ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    bar.set_label({"true": "share of the true class's pixels", "pred": "share of the predictions",
+                   "all": "share of all pixels", None: "pixels"}[normalize], fontsize=9)
+    ax.set_xticks(range(n), names, rotation=90, fontsize=9)
+    ax.set_yticks(range(n), names, fontsize=9)
     ax.set_xlabel("predicted")
     ax.set_ylabel("ground truth")
     ax.set_title({"true": "confusion (each row sums to 1)", "pred": "confusion (columns sum to 1)",

@@ -11,9 +11,11 @@ import pytest
 import torch
 from voc_fixtures import make_voc
 
+from course_utils import metrics
 from course_utils.classroom import checks
 from course_utils.classroom.checks import nb00, nb01, nb02, nb07, nb09
-from course_utils.data import VOCSegDataset, eval_transform, voc
+from course_utils.data import voc
+from course_utils.metrics import boundary_iou, boundary_mask
 
 
 def verdict(capsys, check, *args):
@@ -397,34 +399,78 @@ def test_losses_checks_never_print_the_expected_value(capsys, check, args, expec
     assert verdict(capsys, check, expected, *args).startswith("Correct")
 
 
-def test_dataset_miou_check_adds_the_matrices_up_first(capsys):
-    per_image = torch.tensor([[[3, 1], [0, 0]], [[0, 0], [2, 4]]])  # total [[3, 1], [2, 4]]
-    pooled = (3 / (3 + 1 + 2) + 4 / (4 + 2 + 1)) / 2
-    averaged = (3 / 4 + 4 / 6) / 2  # per-image mIoUs (class 1 absent from image 0), averaged
-    assert verdict(capsys, nb09.check_dataset_miou, pooled, per_image).startswith("Correct")
-    for wrong in (averaged, None):
-        assert verdict(capsys, nb09.check_dataset_miou, wrong, per_image).startswith("Not yet")
+def _scenes(n=6, seed=0):
+    """Whole label maps of varied sizes (a square object on background, a void border) and
+    predictions that miss part of the object and paint a block elsewhere."""
+    g = torch.Generator().manual_seed(seed)
+    truths, preds = [], []
+    for k in range(n):
+        h, w = 24 + 2 * k, 30 - k
+        t = torch.zeros(h, w, dtype=torch.long)
+        t[4:14, 5:15] = 1 + k % 3
+        t[3:5, 5:15] = voc.VOID  # a void band along the object's top edge, as VOC draws it
+        p = t.clone().masked_fill(t == voc.VOID, 0)
+        p[5:7, 5:15] = 0  # the top of the object missed: near its edge
+        r = int(torch.randint(16, h - 4, (1,), generator=g))
+        c = int(torch.randint(18, w - 4, (1,), generator=g))
+        p[r:r + 3, c:c + 3] = 4  # a block painted away from the object
+        truths.append(t)
+        preds.append(p)
+    return preds, truths
 
 
-def test_worst_class_check_skips_background_and_absent_classes(capsys):
-    iou = [0.1, 0.7, float("nan"), 0.4, 0.9]  # background lowest, class 2 absent
-    names = ["background", "cat", "dog", "person", "sheep"]
-    assert verdict(capsys, nb09.check_worst_class, "person", iou, names).startswith("Correct")
-    for wrong in ("background", "dog", None):
-        assert verdict(capsys, nb09.check_worst_class, wrong, iou, names).startswith("Not yet")
+def _band_share_by_hand(pred, truth, width=3):
+    wrong = (pred != truth) & (truth != voc.VOID)
+    if not wrong.any():
+        return float("nan")
+    band = torch.zeros_like(truth, dtype=torch.bool)  # brute force: any other label in the window
+    h, w = truth.shape
+    for i in range(h):
+        for j in range(w):
+            window = truth[max(i - width, 0):i + width + 1, max(j - width, 0):j + width + 1]
+            band[i, j] = bool((window != truth[i, j]).any())
+    return float((wrong & band).sum() / wrong.sum())
 
 
-def test_crop_miou_check_scores_the_centre_crops(capsys, tmp_path):
-    root = make_voc(tmp_path, sizes=((40, 60), (50, 30)), split="val")
-    everywhere_background = torch.nn.Conv2d(3, voc.NUM_CLASSES, 1)
-    torch.nn.init.zeros_(everywhere_background.weight)
-    torch.nn.init.zeros_(everywhere_background.bias)
-    everywhere_background.bias.data[0] = 1.0
-    labels = torch.stack([y for _, y in VOCSegDataset(root, "val", eval_transform(24))])
-    labelled = labels != voc.VOID
-    objects = labels[labelled].unique().numel() - 1  # object classes present: IoU 0 each
-    expected = float((labels[labelled] == 0).double().mean()) / (1 + objects)
-    out = verdict(capsys, nb09.check_crop_miou, expected, everywhere_background, root, 24)
-    assert out.startswith("Correct")
-    out = verdict(capsys, nb09.check_crop_miou, 1.0, everywhere_background, root, 24)
-    assert out.startswith("Not yet")
+def test_band_share_check_tries_hand_made_cases_and_every_image(capsys):
+    preds, truths = _scenes()
+    assert verdict(capsys, nb09.check_band_share, _band_share_by_hand, preds,
+                   truths).startswith("Correct")
+    def everywhere(p, t):  # forgets void: counts void pixels as wrong
+        wrong = p != t
+        return float((wrong & boundary_mask(t, 3)).sum() / wrong.sum()) if wrong.any() else (
+            float("nan"))
+
+    def narrow(p, t):  # a 1-pixel band: right on the hand-made cases, wrong on real images
+        return _band_share_by_hand(p, t, width=1)
+    for wrong in (everywhere, narrow, lambda p, t: 0.5, lambda p, t: 1 / 0):
+        assert verdict(capsys, nb09.check_band_share, wrong, preds, truths).startswith("Not yet")
+
+
+def test_class_intervals_check_resamples_the_images(capsys):
+    from course_utils.training.comparison import resample_weights
+    g = torch.Generator().manual_seed(0)
+    per_image = torch.randint(0, 5, (12, voc.NUM_CLASSES, voc.NUM_CLASSES), generator=g)
+    per_image[:, 7, :] = 0  # class 7 in no image: NaN both ends
+    per_image[:, :, 7] = 0
+    w = resample_weights(12, 2000, seed=0)
+    m = torch.einsum("bn,ncd->bcd", w, per_image.double())
+    iou = m.diagonal(dim1=1, dim2=2) / (m.sum(1) + m.sum(2) - m.diagonal(dim1=1, dim2=2))
+    answer = torch.stack([iou[:, 1:].nanquantile(0.025, 0), iou[:, 1:].nanquantile(0.975, 0)], 1)
+    assert answer[6].isnan().all() and (answer[:, 0] <= answer[:, 1]).sum() == 19
+    assert verdict(capsys, nb09.check_class_intervals, answer, per_image).startswith("Correct")
+    other_seed = resample_weights(12, 2000, seed=1)
+    for wrong in (answer[:, [1, 0]], answer.nan_to_num(0), answer[:10], None,
+                  torch.einsum("bn,ncd->bcd", other_seed, per_image.double())):
+        assert verdict(capsys, nb09.check_class_intervals, wrong, per_image).startswith("Not yet")
+
+
+def test_boundary_ratio_check_divides_by_the_void_ceiling(capsys):
+    preds, truths = _scenes()
+    ceiling = boundary_iou([metrics.fill_void(t) for t in truths], truths)
+    assert (ceiling[1:4] < 1).all()  # the void row hides part of each object's outline
+    answer = boundary_iou(preds, truths) / ceiling
+    assert verdict(capsys, nb09.check_boundary_ratio, answer, preds, truths).startswith("Correct")
+    for wrong in (boundary_iou(preds, truths), answer[1:], None):
+        assert verdict(capsys, nb09.check_boundary_ratio, wrong, preds,
+                       truths).startswith("Not yet")
