@@ -77,6 +77,17 @@ def test_add_alt_texts_replaces_the_placeholder_of_each_figure_in_order():
         publish.add_alt_texts(body, ["a"])
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_stored_figure_has_its_own_alt_text(path):
+    """Alt text is written by someone who looked at the figure: never the placeholder, never a
+    marker left from drafting, and not too short to say what the figure shows."""
+    texts = publish.alt_texts(nbformat.read(path, as_version=4))
+    for k, text in enumerate(texts):
+        assert text != publish.NO_ALT, f"figure {k + 1} of {path.name} has no alt text"
+        assert not re.search(r"\b(ALT|FIGURE-ALT|TODO|TEXT)-?\b", text), (path.name, k, text)
+        assert len(text.split()) >= 8, (path.name, k, text)
+
+
 @pytest.mark.parametrize("kind", ["site", "slides"])
 def test_every_page_is_built_and_every_local_link_resolves(kind, site, slides):
     out = {"site": site, "slides": slides}[kind]
@@ -115,6 +126,11 @@ def test_site_page_typesets_every_formula_and_shows_its_figures(name, site, tmp_
         assert 'class="MathJax' in dom, "no formula was typeset"
     if '"image/png"' in source:
         assert "data:image/png;base64," in dom
+    shown = re.findall(r'<img\b[^>]*src="data:image/(?:png|jpeg);base64,[^>]*>', dom)
+    alts = [html.unescape(m.group(1)) for tag in shown
+            if (m := re.search(r'\balt="([^"]*)"', tag))]
+    nb = nbformat.reads(source, as_version=4)
+    assert alts == publish.alt_texts(nb), "each figure on the page carries its notebook's alt"
 
 
 @needs_chromium
