@@ -156,7 +156,7 @@ def show_segmentation(images, masks, preds=None, titles=None, scale: float = 2.3
             ax.imshow(pic)
             ax.axis("off")
             if j > 0:
-                label_regions(ax, labels[j - 1])
+                label_regions(ax, labels[j - 1], fontsize=9)
             if i == 0:
                 ax.set_title(heads[j], fontsize=10)
         if titles is not None:
@@ -248,6 +248,6 @@ def plot_confusion(cm, class_names=None, normalize: str | None = "true", ax=None
         if np.isfinite(v):
             text = f"{v:.2f}" if normalize else f"{int(v)}"
             dark = v > (top * 0.1 if log else 0.6 * top)  # the colour scale's dark end
-            ax.text(j, i, text, ha="center", va="center", fontsize=8,
+            ax.text(j, i, text, ha="center", va="center", fontsize=9,
                     color="white" if dark else "black")
     return ax

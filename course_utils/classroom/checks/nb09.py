@@ -82,5 +82,6 @@ def check_boundary_ratio(answer, preds, truths, width: int = 3) -> None:
                                                                        width=width)
     report(close(answer, expected, atol=1e-6, rtol=0),
            "boundary IoU as a share of its ceiling, per class",
-           "the ceiling is the boundary IoU of fill_void(truth) against truth, image by image; "
-           "divide the model's per-class boundary IoU by it")
+           "the ceiling is computed like biou: one metrics.boundary_iou over all the images, "
+           "with fill_void(truth) as the prediction; divide the model's per-class boundary IoU "
+           "by it")
