@@ -63,30 +63,70 @@ MIN_LABELLED = 0.005  # a region under this share of the mask's pixels gets no n
 
 
 def label_regions(ax, mask, fontsize: float = 8) -> list:
-    """Write each object class's name on its largest region of ``mask`` (at the point farthest
-    from the region's edge and the image's), white on a black outline: a figure readable
-    without telling colours apart. Background, void and regions smaller than
-    ``MIN_LABELLED`` of the mask are not labelled. Returns the text artists."""
+    """Write each object class's name on its largest region of ``mask``, white on a black
+    outline: a figure readable without telling colours apart. The name is written at the point
+    deepest inside the region (farthest from its edge and the image's) where it stays inside
+    the image (centred on the point, or ending or starting there near an edge) and clears the
+    names already written; a class with no such point goes unnamed (the legend lists it).
+    Background, void and regions smaller than ``MIN_LABELLED`` of the mask are not labelled.
+    Returns the text artists."""
     from matplotlib import patheffects
-    from scipy import ndimage
 
     m = _numpy(mask).astype(np.int64)
-    texts = []
+    char_w, line_h = _text_size_in_pixels(ax, m.shape[1], fontsize)
+    texts, placed = [], []
     for c in sorted(set(np.unique(m).tolist()) - {0, VOID}):
-        parts, n = ndimage.label(m == c)
-        if n == 0:
-            continue
-        sizes = ndimage.sum(np.ones_like(m), parts, range(1, n + 1))
-        if sizes.max() < MIN_LABELLED * m.size:
-            continue
-        largest = np.pad(parts == 1 + int(np.argmax(sizes)), 1)  # the border counts as edge
-        depth = ndimage.distance_transform_edt(largest)[1:-1, 1:-1]
-        y, x = np.unravel_index(np.argmax(depth), m.shape)
         name = VOC_CLASSES[c] if c < NUM_CLASSES else str(c)
-        texts.append(ax.text(x, y, name, fontsize=fontsize, color="white", ha="center",
-                             va="center", path_effects=[patheffects.withStroke(
+        where = _label_point(m == c, m.size, len(name) * char_w, line_h, placed)
+        if where is None:
+            continue
+        y, x, align, box = where
+        placed.append(box)
+        texts.append(ax.text(x, y, name, fontsize=fontsize, color="white", ha=align,
+                             va="center", clip_on=True, path_effects=[patheffects.withStroke(
                                  linewidth=2, foreground="black")]))
     return texts
+
+
+def _text_size_in_pixels(ax, width: int, fontsize: float) -> tuple[float, float]:
+    """About how many image pixels one character is wide and one line is high in ``ax``."""
+    fig = ax.figure
+    points = ax.get_position().width * fig.get_figwidth() * 72  # the axes' width in points
+    per_point = width / max(points, 1.0)
+    return 0.6 * fontsize * per_point, 1.3 * fontsize * per_point
+
+
+def _text_boxes(y: int, x: int, text_w: float, width: int) -> list[tuple[str, tuple]]:
+    """The alignments that keep a name ``text_w`` pixels wide, written at ``(y, x)``, inside an
+    image ``width`` pixels wide (centred first), each with the ``(y, x0, x1)`` it covers."""
+    boxes = [("center", (y, x - text_w / 2, x + text_w / 2)), ("right", (y, x - text_w, x)),
+             ("left", (y, x, x + text_w))]
+    return [(a, b) for a, b in boxes if b[1] >= 0 and b[2] <= width]
+
+
+def _label_point(region: np.ndarray, size: int, text_w: float, line_h: float, placed):
+    """``(y, x, align, box)`` for a name on the largest part of ``region``: the deepest point
+    where the name fits inside the image and clears every box in ``placed``. None when the part
+    is smaller than ``MIN_LABELLED`` of ``size``, or when no point will do (a name written over
+    another helps no one; the legend still lists the class)."""
+    from scipy import ndimage
+
+    parts, n = ndimage.label(region)
+    if n == 0:
+        return None
+    sizes = ndimage.sum(np.ones(region.shape), parts, range(1, n + 1))
+    if sizes.max() < MIN_LABELLED * size:
+        return None
+    largest = np.pad(parts == 1 + int(np.argmax(sizes)), 1)  # the border counts as edge
+    depth = ndimage.distance_transform_edt(largest)[1:-1, 1:-1]
+    ys, xs = np.nonzero(depth)
+    for k in np.argsort(-depth[ys, xs], kind="stable"):
+        y, x = int(ys[k]), int(xs[k])
+        for align, box in _text_boxes(y, x, text_w, region.shape[1]):
+            if all(abs(y - py) >= line_h or box[2] <= p0 or p1 <= box[1]
+                   for py, p0, p1 in placed):
+                return y, x, align, box
+    return None
 
 
 def show_images(images, titles=None, ncols: int = 4, scale: float = 2.5, cmap=None):

@@ -12,7 +12,6 @@ from torch import nn
 
 from course_utils import models
 from course_utils.classroom.checks import nb03, nb04, nb05
-from course_utils.metrics import boundary_mask
 from course_utils.models import UNet, count_parameters
 
 
@@ -145,19 +144,6 @@ def test_nb03_subpixel_wrong(capsys, fn):
 
 # --- nb04 ------------------------------------------------------------------------------------
 
-def test_nb04_feature_size_hand_worked(capsys):
-    # 320 x 480 -> conv1 /2 -> maxpool /4 -> layer2 /8 -> layer3 /16 = 20 x 30
-    nb04.check_feature_size((20, 30), size=(320, 480), layer="layer3")
-    assert verdict(capsys) == "Correct"
-    nb04.check_feature_size((4, 5), size=(97, 131), layer="layer4")  # odd sizes round up
-    assert verdict(capsys) == "Correct"
-    for wrong in ((40, 60), (3, 4), None):
-        nb04.check_feature_size(wrong, size=(320, 480), layer="layer3")
-        assert verdict(capsys) == "Not yet"
-    with pytest.raises(ValueError, match="no submodule called"):  # the notebook's own slip
-        nb04.check_feature_size((2, 2), size=(32, 32), layer="layer5")
-
-
 def test_nb04_head_parameters_hand_worked(capsys):
     def by_hand(c, variant):  # score convs with bias, bilinear upsamplers k = 2 x factor, no bias
         scores = {"32s": [512], "16s": [512, 256], "8s": [512, 256, 128]}[variant]
@@ -171,29 +157,6 @@ def test_nb04_head_parameters_hand_worked(capsys):
                   lambda c, v: by_hand(c, "16s"), lambda c, v: 1 / 0):
         nb04.check_head_parameters(wrong)
         assert verdict(capsys) == "Not yet"
-
-
-def test_nb04_band_accuracy(capsys):
-    target = torch.zeros(1, 4, 8, dtype=torch.int64)
-    target[..., 4:] = 1
-    target[0, 0, 0] = 255  # void: not counted, but an edge for its 3 neighbours
-    pred = target.clamp(max=1).clone()
-    pred[..., 3] = 1  # wrong next to the edge: with width 1, columns 3 and 4 count
-    nb04.check_band_accuracy(7 / 11, pred, target, width=1)  # 4 wrong + 4 + 3 right
-    assert verdict(capsys) == "Correct"
-    nb04.check_band_accuracy(0.5, pred, target, width=1)
-    assert verdict(capsys) == "Not yet"
-    nb04.check_band_accuracy(1.0, pred, torch.zeros(1, 4, 8, dtype=torch.int64), width=1)
-    assert verdict(capsys) == "Not yet"  # no edge at all
-
-
-def test_nb04_band_accuracy_agrees_with_boundary_mask(capsys):
-    torch.manual_seed(0)
-    target = torch.randint(0, 3, (2, 9, 11))
-    pred = torch.randint(0, 3, (2, 9, 11))
-    band = boundary_mask(target, 2)
-    nb04.check_band_accuracy(float((pred[band] == target[band]).double().mean()), pred, target, 2)
-    assert verdict(capsys) == "Correct"
 
 
 class _PiecesFCN16s(nn.Module):

@@ -108,6 +108,35 @@ def test_region_labels_name_each_object_class_inside_its_largest_region():
     plt.close(fig)
 
 
+def test_region_labels_fit_the_image_and_do_not_collide():
+    mask = np.zeros((60, 120), np.int64)
+    mask[15:45, 0:12] = 11  # a dining table at the left edge, narrower than its name
+    mask[0:60, 40:80] = 9  # a chair and a sofa side by side, deepest points level
+    mask[0:60, 80:84] = 18
+    mask[25:35, 60:84] = 18  # the sofa reaches into the chair's middle
+    fig, ax = plt.subplots(figsize=(4, 2))
+    texts = viz.label_regions(ax, mask, fontsize=9)
+    char_w, line_h = viz._text_size_in_pixels(ax, mask.shape[1], 9)
+    boxes = {}
+    for t in texts:
+        x, y = t.get_position()
+        name = t.get_text()
+        w = len(name) * char_w
+        assert mask[int(y), int(x)] == {"diningtable": 11, "chair": 9, "sofa": 18}[name]
+        assert t.get_clip_on()
+        x0 = {"center": x - w / 2, "left": x, "right": x - w}[t.get_horizontalalignment()]
+        boxes[name] = (x0, x0 + w, y - line_h / 2, y + line_h / 2)
+    assert boxes["diningtable"][0] >= 0, "the name runs off the image's left edge"
+    a, b = boxes["chair"], boxes["sofa"]
+    assert a[1] <= b[0] or b[1] <= a[0] or a[3] <= b[2] or b[3] <= a[2], "names overlap"
+    plt.close(fig)
+    crowded = np.zeros((4, 120), np.int64)  # a strip one name high, no room for two names
+    crowded[:, 50:54], crowded[:, 54:58] = 9, 18  # each narrower than its name
+    fig, ax = plt.subplots(figsize=(4, 2))
+    assert [t.get_text() for t in viz.label_regions(ax, crowded, fontsize=9)] == ["chair"]
+    plt.close(fig)
+
+
 def test_segmentation_rows_never_overlap_their_panels():
     images = [torch.rand(3, 128, 128) for _ in range(2)] + [torch.rand(3, 90, 200)]
     masks = [torch.randint(0, 3, im.shape[1:]) for im in images]
