@@ -5,7 +5,7 @@ import torch
 
 from course_utils.data import VOID
 from course_utils.metrics import boundary_iou, boundary_mask, fill_void
-from course_utils.training.evaluation import resample_weights
+from course_utils.training.comparison import resample_weights
 
 from . import check_function, close, report
 
