@@ -31,13 +31,32 @@ def test_scores_from_counts_match_the_metrics_on_the_summed_predictions():
     assert abs(float(comparison.score(counts, "boundary_iou")) - float(biou.nanmean())) < 1e-12
 
 
+def test_class_recall_and_iou_from_counts_match_the_confusion_matrix():
+    counts, preds, targets = _counts(2, noise=0.5)
+    whole = metrics.ConfusionMatrix(21)
+    for p, t in zip(preds, targets, strict=True):
+        whole.update(p[None], t[None])
+    m = whole.matrix.double()
+    recall = m.diagonal() / m.sum(1)  # rows: truth
+    iou = m.diagonal() / (m.sum(1) + m.sum(0) - m.diagonal())
+    assert abs(float(comparison.score(counts, "recall:1,2")) - float(recall[1:3].mean())) < 1e-12
+    assert abs(float(comparison.score(counts, "iou:0,2")) - float(iou[[0, 2]].mean())) < 1e-12
+    assert abs(float(comparison.score(counts, "iou:1,7")) - float(iou[1])) < 1e-12  # 7 absent
+    assert torch.allclose(iou[:3].float(), whole.compute()["iou"][:3])
+    with pytest.raises(ValueError, match="21 classes"):
+        comparison.score(counts, "recall:21")
+    for bad in ("recall:", "recall:a", "precision:1"):
+        with pytest.raises(ValueError, match="recall:<c,...>"):
+            comparison.score(counts, bad)
+
+
 def test_a_resample_that_draws_one_image_n_times_scores_that_image():
     counts, preds, targets = _counts(1)
     n = len(preds)
     w = torch.zeros(1, n, dtype=torch.float64)
     w[0, 4] = n
     alone = image_counts(preds[4:5], targets[4:5])
-    for metric in (*comparison.METRICS, "ring0", "ring5"):
+    for metric in (*comparison.METRICS, "ring0", "ring5", "recall:1,2", "iou:0,1"):
         torch.testing.assert_close(comparison.score(counts, metric, w)[0],
                                    comparison.score(alone, metric), equal_nan=True)
     weights = comparison.resample_weights(n, 50, seed=3)

@@ -17,18 +17,30 @@ import torch
 
 from .evaluation import miou_of_matrices, resample_weights
 
-METRICS = ("miou", "pixel_acc", "boundary_iou")  # and "ring<k>": accuracy in ring k
+METRICS = ("miou", "pixel_acc", "boundary_iou")  # and "ring<k>", "recall:<c,...>", "iou:<c,...>"
+
+
+def _classes(metric: str) -> tuple[str, list[int]] | None:
+    """``"recall:9,10"`` -> ``("recall", [9, 10])``: a per-class score averaged over classes."""
+    kind, _, listed = metric.partition(":")
+    if kind in ("recall", "iou") and listed and all(c.isdigit() for c in listed.split(",")):
+        return kind, [int(c) for c in listed.split(",")]
+    return None
 
 
 def score(counts: dict[str, torch.Tensor], metric: str = "miou",
           weights: torch.Tensor | None = None) -> torch.Tensor:
     """A run's data-set ``metric`` from its per-image counts: one value, or one per row of
     ``weights`` ``(B, N)`` (how often each of the N images is drawn in each resample).
-    ``"ring<k>"``: pixel accuracy in ring ``k`` by distance to an edge (``metrics.RINGS``)."""
+    ``"ring<k>"``: pixel accuracy in ring ``k`` by distance to an edge (``metrics.RINGS``);
+    ``"recall:<c,...>"`` and ``"iou:<c,...>"``: the mean recall (share of a class's pixels
+    found) or IoU of the listed classes, e.g. the rare ones (notebook 07)."""
     ring = metric.startswith("ring") and metric[4:].isdigit()
-    if metric not in METRICS and not ring:
-        raise ValueError(f"metric={metric!r}: expected one of {', '.join(METRICS)} or "
-                         "ring<k> (pixel accuracy in ring k by distance to an edge)")
+    per_class = _classes(metric)
+    if metric not in METRICS and not ring and per_class is None:
+        raise ValueError(f"metric={metric!r}: expected one of {', '.join(METRICS)}, ring<k> "
+                         "(pixel accuracy in ring k by distance to an edge), recall:<c,...> or "
+                         "iou:<c,...> (the mean over classes c)")
     n = len(counts["confusion"])
     w = torch.ones(1, n, dtype=torch.float64) if weights is None else weights.double()
     if ring:
@@ -45,11 +57,24 @@ def score(counts: dict[str, torch.Tensor], metric: str = "miou",
         values = iou.nanmean(1)
     else:
         matrices = torch.einsum("bn,ncd->bcd", w, counts["confusion"].double())
-        if metric == "miou":
+        if per_class is not None:
+            values = _class_mean(matrices, *per_class)
+        elif metric == "miou":
             values = miou_of_matrices(matrices)
         else:
             values = matrices.diagonal(dim1=1, dim2=2).sum(1) / matrices.sum((1, 2))
     return values[0] if weights is None else values
+
+
+def _class_mean(matrices: torch.Tensor, kind: str, classes: list[int]) -> torch.Tensor:
+    """Mean recall or IoU of ``classes`` in each ``(C, C)`` matrix of a ``(B, C, C)`` stack
+    (rows: truth); a class with no pixel (recall) or empty union (IoU) is left out."""
+    if max(classes) >= matrices.shape[1]:
+        raise ValueError(f"classes {classes}: the matrices have {matrices.shape[1]} classes")
+    tp = matrices.diagonal(dim1=1, dim2=2)[:, classes]
+    truth = matrices.sum(2)[:, classes]
+    base = truth if kind == "recall" else truth + matrices.sum(1)[:, classes] - tp
+    return torch.where(base > 0, tp / base.clamp(min=1), float("nan")).nanmean(1)
 
 
 def paired_comparison(runs_a: list[dict], runs_b: list[dict], metric: str = "miou",
