@@ -95,3 +95,19 @@ def test_bootstrap_interval_matches_a_plain_loop_and_brackets_the_estimate():
     assert low < point < high
     narrow = evaluation.bootstrap_miou(matrices.repeat(8, 1, 1), n_boot=300)
     assert narrow[1] - narrow[0] < high - low  # more images, a tighter interval
+
+
+def test_iou_of_matrices_matches_torchmetrics_per_class_and_marks_absent_classes():
+    from torchmetrics.functional.classification import multiclass_jaccard_index
+
+    g = torch.Generator().manual_seed(4)
+    preds = torch.randint(0, 3, (5, 16, 16), generator=g)  # class 3: never predicted
+    truth = torch.randint(0, 3, (5, 16, 16), generator=g)  # ... nor present
+    stack = torch.stack([metrics.ConfusionMatrix(4).update(p[None], t[None]).matrix
+                         for p, t in zip(preds, truth, strict=True)])
+    iou = evaluation.iou_of_matrices(stack)
+    for i in range(5):
+        oracle = multiclass_jaccard_index(preds[i], truth[i], 4, average="none")
+        assert torch.allclose(iou[i, :3], oracle[:3].double())
+    assert iou[:, 3].isnan().all()  # undefined, not 0: left out of the mean
+    assert torch.allclose(evaluation.miou_of_matrices(stack), iou[:, :3].mean(1))

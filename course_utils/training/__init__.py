@@ -14,6 +14,7 @@ from .evaluation import (
     compare_over_seeds,
     full_image_loader,
     image_counts,
+    iou_of_matrices,
     mean_and_spread,
     miou_of_matrices,
     region_matrices,
@@ -24,7 +25,7 @@ from .loop import evaluate, fit, predict
 
 __all__ = [
     "evaluate", "fit", "predict", "bootstrap_miou", "compare_over_seeds", "full_image_loader",
-    "image_counts",
+    "image_counts", "iou_of_matrices",
     "mean_and_spread", "miou_of_matrices", "region_matrices", "summarize",
     "summarize_classifier", "predictions",
     "checkpoints", "comparison", "pretrain", "recipes",

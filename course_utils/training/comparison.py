@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from .evaluation import miou_of_matrices, resample_weights
+from .evaluation import iou_of_matrices, miou_of_matrices, resample_weights
 
 METRICS = ("miou", "pixel_acc", "boundary_iou")  # and "ring<k>", "recall:<c,...>", "iou:<c,...>"
 
@@ -71,10 +71,11 @@ def _class_mean(matrices: torch.Tensor, kind: str, classes: list[int]) -> torch.
     (rows: truth); a class with no pixel (recall) or empty union (IoU) is left out."""
     if max(classes) >= matrices.shape[1]:
         raise ValueError(f"classes {classes}: the matrices have {matrices.shape[1]} classes")
+    if kind == "iou":
+        return iou_of_matrices(matrices)[:, classes].nanmean(1)
     tp = matrices.diagonal(dim1=1, dim2=2)[:, classes]
     truth = matrices.sum(2)[:, classes]
-    base = truth if kind == "recall" else truth + matrices.sum(1)[:, classes] - tp
-    return torch.where(base > 0, tp / base.clamp(min=1), float("nan")).nanmean(1)
+    return torch.where(truth > 0, tp / truth.clamp(min=1), float("nan")).nanmean(1)
 
 
 def paired_comparison(runs_a: list[dict], runs_b: list[dict], metric: str = "miou",

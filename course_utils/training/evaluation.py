@@ -82,13 +82,18 @@ def summarize(cms: dict[str, ConfusionMatrix]) -> dict:
             "interior_acc": _rounded(cms["interior"].compute()["pixel_acc"])}
 
 
-def miou_of_matrices(m: torch.Tensor) -> torch.Tensor:
-    """mIoU of each ``(C, C)`` matrix in a ``(B, C, C)`` stack (absent classes left out)."""
+def iou_of_matrices(m: torch.Tensor) -> torch.Tensor:
+    """``(B, C)`` IoU of each class in each ``(C, C)`` matrix of a ``(B, C, C)`` stack (rows:
+    truth), NaN where a class is in neither truth nor prediction (its IoU is undefined)."""
     m = m.double()
     tp, gt, pr = m.diagonal(dim1=1, dim2=2), m.sum(2), m.sum(1)
     union = gt + pr - tp
-    iou = torch.where(union > 0, tp / union.clamp(min=1), float("nan"))
-    return iou.nanmean(1)
+    return torch.where(union > 0, tp / union.clamp(min=1), float("nan"))
+
+
+def miou_of_matrices(m: torch.Tensor) -> torch.Tensor:
+    """mIoU of each ``(C, C)`` matrix in a ``(B, C, C)`` stack (absent classes left out)."""
+    return iou_of_matrices(m).nanmean(1)
 
 
 def resample_weights(n: int, n_boot: int = 2000, seed: int = 0) -> torch.Tensor:

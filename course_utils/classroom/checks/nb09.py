@@ -5,7 +5,7 @@ import torch
 
 from course_utils.data import VOID
 from course_utils.metrics import boundary_iou, boundary_mask, fill_void
-from course_utils.training.comparison import resample_weights
+from course_utils.training.comparison import iou_of_matrices, resample_weights
 
 from . import check_function, close, report
 
@@ -56,9 +56,7 @@ def _class_intervals(per_image: torch.Tensor, n_boot: int = 2000, seed: int = 0,
     where a class is absent are left out)."""
     weights = resample_weights(len(per_image), n_boot, seed)
     m = torch.einsum("bn,ncd->bcd", weights, per_image.double())
-    tp, gt, pr = m.diagonal(dim1=1, dim2=2), m.sum(2), m.sum(1)
-    union = gt + pr - tp
-    iou = torch.where(union > 0, tp / union.clamp(min=1), float("nan"))[:, 1:]
+    iou = iou_of_matrices(m)[:, 1:]
     tail = (1 - level) / 2
     return torch.stack([iou.nanquantile(tail, 0), iou.nanquantile(1 - tail, 0)], 1)
 
