@@ -66,10 +66,10 @@ RUNS: dict[str, dict] = {  # in the order they train: the encoder, then the most
     **{f"fcn8s-random-seed{s}": _run({**FCN8S, "init": "random"}, seed=s) for s in SEEDS},
     **{k: v for name in ("fcn16s", "fcn32s", "unet-resnet18")  # 04's table first, then 05's
        for k, v in _recipe(name, MODELS[name]).items()},
+    "unet-paper-seed0": _run(UNET),  # 05: the historical architecture, from scratch
     **_recipe("deeplab-os16", MODELS["deeplab-os16"], eval_strides=[8]),
     **{k: v for name, loss in LOSSES.items()
        for k, v in _recipe(f"fcn8s-{name}", FCN8S, loss=loss).items()},
-    "unet-paper-seed0": _run(UNET),  # the historical architecture, from scratch
 }
 for _name in SHIPPED:
     RUNS[_name]["ship"] = True
