@@ -188,7 +188,8 @@ def test_nb04_fcn16s_from_pieces(capsys):
     assert verdict(capsys) == "Correct"
     for wrong in (lambda: _PiecesFCN16s(zero=False), lambda: _PiecesFCN16s(keep_x32=True),
                   lambda: _PiecesFCN16s(skip=False),
-                  lambda: models.FCN(21, "32s"), lambda: 1 / 0):
+                  lambda: models.FCN(21, "32s"), lambda: models.FCN(21, "16s"),
+                  lambda: 1 / 0):
         nb04.check_fcn16s(wrong)
         assert verdict(capsys) == "Not yet"
 
@@ -234,3 +235,59 @@ def test_nb05_unpadded_output_size_matches_the_paper(capsys, size, depth, expect
     assert verdict(capsys) == "Correct"
     nb05.check_unpadded_output_size(expected + 4, size, depth)
     assert verdict(capsys) == "Not yet"
+
+
+def _ring_accuracy_by_hand(preds, truths, edges):
+    """Brute force: a pixel's ring is the smallest window half-width (Chebyshev distance) that
+    holds another label, void counted as a label; then correct / scored per ring."""
+    right = torch.zeros(len(edges) + 1)
+    total = torch.zeros(len(edges) + 1)
+    for pred, truth in zip(preds, truths, strict=True):
+        h, w = truth.shape
+        for i in range(h):
+            for j in range(w):
+                if truth[i, j] == 255:
+                    continue
+                ring = len(edges)
+                for k, width in enumerate(edges):
+                    window = truth[max(i - width, 0):i + width + 1, max(j - width, 0):j + width + 1]
+                    if (window != truth[i, j]).any():
+                        ring = k
+                        break
+                total[ring] += 1
+                right[ring] += float(pred[i, j] == truth[i, j])
+    return right / total
+
+
+def _ring_scenes():
+    g = torch.Generator().manual_seed(5)
+    truths, preds = [], []
+    for _ in range(3):
+        t = torch.zeros(30, 34, dtype=torch.long)
+        r, c = torch.randint(2, 14, (2,), generator=g).tolist()
+        t[r:r + 12, c:c + 15] = int(torch.randint(1, 21, (1,), generator=g))
+        t[r, c:c + 15] = 255  # a void strip on one edge
+        noise = torch.rand(t.shape, generator=g) < 0.15
+        truths.append(t)
+        preds.append(torch.where(noise, torch.randint(0, 21, t.shape, generator=g), t))
+    return preds, truths
+
+
+def test_nb05_ring_accuracy(capsys):
+    preds, truths = _ring_scenes()
+    edges = (1, 2, 4)
+    nb05.check_ring_accuracy(_ring_accuracy_by_hand, preds, truths, edges)
+    assert verdict(capsys) == "Correct"
+
+    def per_image_mean(p, t, e):  # averages the images' accuracies instead of pooling pixels
+        pairs = zip(p, t, strict=True)
+        return torch.stack([_ring_accuracy_by_hand([a], [b], e) for a, b in pairs]).mean(0)
+
+    def bands(p, t, e):  # cumulative bands, not rings
+        return torch.tensor([_ring_accuracy_by_hand(p, t, (w,))[0] for w in e]
+                            + [_ring_accuracy_by_hand(p, t, e)[-1]])
+
+    for wrong in (per_image_mean, bands, lambda p, t, e: torch.ones(len(e) + 1),
+                  lambda p, t, e: 1 / 0):
+        nb05.check_ring_accuracy(wrong, preds, truths, edges)
+        assert verdict(capsys) == "Not yet"

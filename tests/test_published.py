@@ -24,3 +24,12 @@ def test_lines_give_each_value_and_the_source(table):
     for (name, values), line in zip(table.rows.items(), lines[1:-2], strict=True):
         assert line.startswith(name)
         assert [float(x) for x in line[len(name):].split()] == pytest.approx(list(values))
+
+
+@pytest.mark.parametrize("table", TABLES, ids=lambda t: t.source[:30])
+def test_values_print_with_the_sources_decimals_and_lose_nothing(table):
+    for line in table.lines()[1:-2]:
+        for token in line.split()[-len(table.columns):]:
+            assert len(token.split(".")[1]) == table.decimals
+    for values in table.rows.values():
+        assert all(float(f"{v:.{table.decimals}f}") == v for v in values)

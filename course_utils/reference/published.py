@@ -19,12 +19,13 @@ class Published:
     measured_on: str
     columns: tuple[str, ...]
     rows: dict[str, tuple[float, ...]]
+    decimals: int = 2  # as the source prints them
 
     def lines(self) -> list[str]:
         """The table as text lines, then its source and what it was measured on."""
         width = max(len(name) for name in self.rows) + 2
         out = [" " * width + "".join(f"{c:>16}" for c in self.columns)]
-        out += [f"{name:<{width}}" + "".join(f"{v:>16.2f}" for v in values)
+        out += [f"{name:<{width}}" + "".join(f"{v:>16.{self.decimals}f}" for v in values)
                 for name, values in self.rows.items()]
         return out + [f"source: {self.source}", f"measured on: {self.measured_on}"]
 
@@ -36,6 +37,7 @@ FCN_SKIPS = Published(
                 "736 images of PASCAL VOC 2011 val (those not in SBD's training set)",
     columns=("pixel acc (%)", "mean IU (%)"),
     rows={"FCN-32s": (89.1, 59.4), "FCN-16s": (90.0, 62.4), "FCN-8s": (90.3, 62.7)},
+    decimals=1,
 )
 
 DEEPLABV3_OUTPUT_STRIDE = Published(
