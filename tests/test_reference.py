@@ -387,3 +387,25 @@ def test_a_deeplab_run_is_also_scored_at_output_stride_8(trained, voc_root):
     counts = reference.load_counts("deeplab@os8", manifest_path=path)
     scores = metrics.scores_from_matrix(counts["confusion"].sum(0))
     assert abs(float(scores["miou"]) - entry["val@os8"]["miou"]) < 1e-6
+
+
+def test_each_record_merges_into_the_manifest_on_disk(trained, voc_root, tmp_path, monkeypatch):
+    """A long command must not undo what changed meanwhile: a run removed by hand stays
+    removed, another command's new run stays, and each finished run is added."""
+    path, manifest = _copy(trained, tmp_path)
+
+    def fake_run_all(names, record, *args, **kwargs):
+        record("fcn", {"config": "first"})
+        on_disk = json.loads(path.read_text())
+        del on_disk["runs"]["unet"]  # removed by hand while the command runs
+        on_disk["runs"]["other"] = {"config": "another command's"}
+        path.write_text(json.dumps(on_disk))
+        record("unet-focal", {"config": "second"})
+
+    monkeypatch.setattr(reference_runs, "run_all", fake_run_all)
+    reference_runs.train_all(["fcn", "unet-focal"], workers=1, device="cpu", root=voc_root,
+                             manifest_path=path, runs=TINY, work_dir=tmp_path / "work")
+    runs = json.loads(path.read_text())["runs"]
+    assert "unet" not in runs and runs["other"] == {"config": "another command's"}
+    assert runs["fcn"] == {"config": "first"} and runs["unet-focal"] == {"config": "second"}
+    assert list(runs) == sorted(runs)

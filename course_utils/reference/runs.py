@@ -183,9 +183,7 @@ def train_all(names=None, workers: int | None = None, device=None, root=None,
     start = time.perf_counter()
 
     def record(name: str, result: dict) -> None:
-        manifest["runs"][name] = result
-        manifest["runs"] = dict(sorted(manifest["runs"].items()))
-        write_manifest(manifest, manifest_path)
+        _write_merged(manifest, manifest_path, {name: result})
 
     if names is None:
         names = [n for n in select(None, runs)
@@ -199,5 +197,17 @@ def train_all(names=None, workers: int | None = None, device=None, root=None,
     run_all(names, record, workers=workers, device=device, root=root,
             ship_dir=manifest_path.parent, runs=runs, work_dir=work_dir)
     manifest["wall_seconds"] = round(time.perf_counter() - start, 1)
-    write_manifest(manifest, manifest_path)
+    _write_merged(manifest, manifest_path, {})
     return manifest
+
+
+def _write_merged(manifest: dict, path, new_runs: dict) -> None:
+    """Add ``new_runs`` to the manifest *as it is on disk now* and write it: a long command
+    must not undo what was changed meanwhile (an old run removed, another command's run
+    recorded). ``manifest`` (this command's copy) is updated to match."""
+    try:
+        runs = read_manifest(path)["runs"]
+    except ReferenceModelError:  # not written yet, or replaced by something unreadable
+        runs = manifest["runs"]
+    manifest["runs"] = dict(sorted({**runs, **new_runs}.items()))
+    write_manifest(manifest, path)
