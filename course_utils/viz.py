@@ -177,19 +177,24 @@ def add_legend(ax, labels, **kwargs) -> None:
 
 
 def show_segmentation(images, masks, preds=None, titles=None, scale: float = 2.3):
-    """Rows of image | ground truth | prediction (if given), with a legend of the classes shown;
-    masks are outlined and their regions named (:func:`label_regions`), so no colour needs to
-    be told apart (normalised images: pass them through ``course_utils.data.denormalize``)."""
-    cols = 2 if preds is None else 3
+    """Rows of image | ground truth | prediction(s), with a legend of the classes shown; masks
+    are outlined and their regions named (:func:`label_regions`), so no colour needs to be told
+    apart (normalised images: pass them through ``course_utils.data.denormalize``). ``preds``:
+    one list of label maps, or a dict ``{column title: list}`` to set models side by side."""
+    if preds is None:
+        columns = {}
+    else:
+        columns = dict(preds) if isinstance(preds, dict) else {"prediction": preds}
+    cols = 2 + len(columns)
     n = len(images)
     aspect = float(np.mean([m.shape[-2] / m.shape[-1] for m in masks]))  # rows sized to fit
     width, legend_width = cols * scale, 1.8  # the legend gets its own strip on the right
     fig, axes = plt.subplots(n, cols, figsize=(width + legend_width, n * scale * aspect + 0.4),
                              squeeze=False)
-    heads = ["image", "ground truth", "prediction"]
+    heads = ["image", "ground truth", *columns]
     present = set()
     for i in range(n):
-        labels = [masks[i]] if preds is None else [masks[i], preds[i]]
+        labels = [masks[i], *(column[i] for column in columns.values())]
         present |= set().union(*(visible_classes(m) for m in labels))
         row = [to_numpy_image(images[i])] + [colorize(m, outline=True) for m in labels]
         for j, (ax, pic) in enumerate(zip(axes[i], row, strict=True)):

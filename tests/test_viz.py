@@ -148,3 +148,18 @@ def test_segmentation_rows_never_overlap_their_panels():
         for left, right in zip(boxes, boxes[1:], strict=False):
             assert left.x1 <= right.x0 + 1e-6
     plt.close(fig)
+
+
+def test_show_segmentation_sets_several_models_side_by_side_under_their_titles():
+    mask = torch.zeros(8, 10, dtype=torch.long)
+    a, b = mask.clone(), mask.clone()
+    a[2:6, 2:6] = 15
+    b[2:6, 2:6] = 8
+    axes = viz.show_segmentation([torch.rand(3, 8, 10)] * 2, [mask] * 2,
+                                 {"FCN-8s": [a, a], "U-Net": [b, b]})
+    assert axes.shape == (2, 4)
+    assert [ax.get_title() for ax in axes[0]] == ["image", "ground truth", "FCN-8s", "U-Net"]
+    np.testing.assert_array_equal(axes[1, 3].images[0].get_array(), viz.colorize(b, outline=True))
+    texts = [t.get_text() for t in axes[0, 0].figure.legends[0].get_texts()]
+    assert texts == ["0 background", "8 cat", "15 person"]  # every column's classes
+    plt.close("all")
