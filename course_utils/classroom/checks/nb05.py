@@ -9,16 +9,6 @@ from course_utils.data import VOID
 from . import check_function, check_value, report
 
 
-def check_bottleneck_shape(answer, depth: int = 4, width: int = 16, size=(96, 128)) -> None:
-    """Exercise 1: the shape ``(1, C, H, W)`` of ``UNet(depth, width)``'s deepest features."""
-    net = models.UNet(depth=depth, width=width)
-    (_, expected), = models.trace_shapes(net, torch.zeros(1, 3, *size),
-                                         names=[f"down.{depth - 1}"])
-    check_value(answer, expected, f"bottleneck shape of UNet(depth={depth}, width={width})",
-                "each level halves H and W and doubles the channels, starting from width",
-                rtol=0, atol=0)
-
-
 def check_parameter_count(answer, depth: int = 2, width: int = 8, num_classes: int = 21) -> None:
     """Exercise 2: the number of parameters of ``UNet(3, num_classes, depth, width)``."""
     expected = models.count_parameters(models.UNet(3, num_classes, depth, width))
