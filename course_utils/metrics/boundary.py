@@ -82,8 +82,10 @@ def boundary_iou(pred, target, num_classes: int = NUM_CLASSES, width: int = 3,
 def fill_void(label: torch.Tensor, ignore_index: int = VOID) -> torch.Tensor:
     """``label`` ``(H, W)`` with every void pixel given the class of its nearest labelled pixel
     (Euclidean distance, ties as ``scipy.ndimage.distance_transform_edt`` breaks them). Scored
-    against ``label`` it is a *perfect* prediction, right on every labelled pixel; its boundary
-    IoU is the ceiling a model can reach when the void band hides where outlines really run."""
+    against ``label`` it is a *perfect* prediction, right on every labelled pixel, whose outlines
+    run through the middle of the void band; its boundary IoU is the reference a trained model is
+    read against. Not a strict bound: filling the band with a class absent from the image would
+    score 1, which no trained model draws."""
     from scipy.ndimage import distance_transform_edt
 
     _check(1, label=label)
