@@ -26,10 +26,9 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torch.utils.flop_counter import FlopCounterMode
 
 from course_utils.data import NUM_CLASSES
-from course_utils.models import count_parameters
+from course_utils.models import count_flops, count_parameters
 from course_utils.training.recipes import MODELS, SEGMENT, UNET, build_model
 
 HERE = Path(__file__).resolve().parent
@@ -39,14 +38,6 @@ SIZE = (320, 480)
 def architectures() -> dict[str, dict]:
     """The compared model specs by name, and the paper's U-Net (from scratch)."""
     return {**MODELS, "unet-paper": UNET}
-
-
-def flops(net, size=SIZE) -> int:
-    """Forward FLOPs of ``net`` on one image of ``size``."""
-    net.eval()
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        net(torch.zeros(1, 3, *size))
-    return counter.get_total_flops()
 
 
 def infer_seconds(net, device, size=SIZE, steps: int = 3) -> float:
@@ -94,7 +85,7 @@ def measure(rounds: int, device) -> dict[str, dict]:
     """Every architecture's parameters, FLOPs and best-round images/s (inference, training)."""
     specs = architectures()
     nets = {name: build_model(spec).to(device) for name, spec in specs.items()}
-    rows = {name: {"params": count_parameters(net), "gflops": flops(net.cpu()) / 1e9,
+    rows = {name: {"params": count_parameters(net), "gflops": count_flops(net.cpu(), SIZE) / 1e9,
                    "infer": float("inf"), "train": float("inf")}
             for name, net in nets.items()}
     names = list(nets)

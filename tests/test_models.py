@@ -19,6 +19,7 @@ from course_utils.models import (
     UNet,
     bilinear_kernel,
     bilinear_upsampler,
+    count_flops,
     count_parameters,
     init_bilinear_,
     pad_to_multiple,
@@ -90,6 +91,18 @@ def test_count_parameters_hand_worked():
     net[1].weight.requires_grad_(False)
     assert count_parameters(net) == 9
     assert count_parameters(net, trainable_only=False) == 11
+
+
+def test_count_flops_hand_worked():
+    """A 3 x 3 convolution, 3 -> 4 channels, padding 1, on 5 x 6: 2 * (3 * 9) * 4 * 30 FLOPs;
+    a 2 x 2 stride-2 transposed convolution 4 -> 2 on its output adds 2 * 4 * 2 * 4 * 30."""
+    net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+                        nn.ConvTranspose2d(4, 2, 2, stride=2))
+    net.train()
+    assert count_flops(net, (5, 6)) == 2 * 27 * 4 * 30 + 2 * 4 * 2 * 4 * 30
+    assert net.training  # the mode it was in is restored
+    assert net[1].num_batches_tracked == 0  # counted in eval mode: BatchNorm statistics untouched
+    assert count_flops(net, (10, 12)) == 4 * count_flops(net, (5, 6))
 
 
 def test_pad_to_multiple():

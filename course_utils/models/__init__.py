@@ -18,12 +18,12 @@ from .deeplab import (
     valid_tap_fraction,
 )
 from .fcn import FCN, FCN_VARIANTS
-from .inspection import count_parameters, trace_shapes
+from .inspection import count_flops, count_parameters, trace_shapes
 from .unet import ResNetUNet, UNet, double_conv
 from .upsampling import bilinear_kernel, bilinear_upsampler, init_bilinear_
 
 __all__ = [
-    "bilinear_kernel", "bilinear_upsampler", "init_bilinear_", "count_parameters",
+    "bilinear_kernel", "bilinear_upsampler", "init_bilinear_", "count_parameters", "count_flops",
     "trace_shapes", "pad_to_multiple", "take_resnet18_stages", "FCN", "FCN_VARIANTS",
     "double_conv", "UNet", "ResNetUNet", "load_encoder_", "ASPP", "DeepLab", "at_output_stride",
     "deeplab_head",
