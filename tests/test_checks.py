@@ -465,11 +465,11 @@ def test_class_intervals_check_resamples_the_images(capsys):
         assert verdict(capsys, nb09.check_class_intervals, wrong, per_image).startswith("Not yet")
 
 
-def test_boundary_ratio_check_divides_by_the_void_ceiling(capsys):
+def test_boundary_ratio_check_divides_by_the_void_filled_reference(capsys):
     preds, truths = _scenes()
-    ceiling = boundary_iou([metrics.fill_void(t) for t in truths], truths)
-    assert (ceiling[1:4] < 1).all()  # the void row hides part of each object's outline
-    answer = boundary_iou(preds, truths) / ceiling
+    void_filled = boundary_iou([metrics.fill_void(t) for t in truths], truths)
+    assert (void_filled[1:4] < 1).all()  # the void row hides part of each object's outline
+    answer = boundary_iou(preds, truths) / void_filled
     assert verdict(capsys, nb09.check_boundary_ratio, answer, preds, truths).startswith("Correct")
     for wrong in (boundary_iou(preds, truths), answer[1:], None):
         assert verdict(capsys, nb09.check_boundary_ratio, wrong, preds,

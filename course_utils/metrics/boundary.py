@@ -84,8 +84,9 @@ def fill_void(label: torch.Tensor, ignore_index: int = VOID) -> torch.Tensor:
     (Euclidean distance, ties as ``scipy.ndimage.distance_transform_edt`` breaks them). Scored
     against ``label`` it is a *perfect* prediction, right on every labelled pixel, whose outlines
     run through the middle of the void band; its boundary IoU is the reference a trained model is
-    read against. Not a strict bound: filling the band with a class absent from the image would
-    score 1, which no trained model draws."""
+    read against. Not a bound: outlines drawn elsewhere in the band can score higher (drawn along
+    the band's labelled edge, an object scores 1 and its background less; a band filled with a
+    class absent from the image scores 1 everywhere)."""
     from scipy.ndimage import distance_transform_edt
 
     _check(1, label=label)

@@ -73,13 +73,14 @@ def check_class_intervals(answer, per_image: torch.Tensor) -> None:
 
 
 def check_boundary_ratio(answer, preds, truths, width: int = 3) -> None:
-    """Exercise 3: each class's boundary IoU as a share of the one a perfect prediction
-    reaches under the void band (:func:`course_utils.metrics.fill_void`)."""
+    """Exercise 3: each class's boundary IoU as a share of the one the void-filled perfect
+    prediction (:func:`course_utils.metrics.fill_void`) reaches: a reference, not a bound, so
+    a share may exceed 1."""
     perfect = [fill_void(t) for t in truths]
     expected = boundary_iou(preds, truths, width=width) / boundary_iou(perfect, truths,
                                                                        width=width)
     report(close(answer, expected, atol=1e-6, rtol=0),
-           "boundary IoU as a share of a perfect prediction's, per class",
-           "the perfect prediction's is computed like biou: one metrics.boundary_iou over all "
+           "boundary IoU as a share of the fill_void prediction's, per class",
+           "the fill_void prediction's is computed like biou: one metrics.boundary_iou over all "
            "the images, with fill_void(truth) as the prediction; divide the model's per-class "
            "boundary IoU by it")
