@@ -323,3 +323,16 @@ def test_load_encoder_refuses_what_is_not_a_resnet18_encoder():
         models.load_encoder_(FCN(21, "8s"), resnet34)
     with pytest.raises(ValueError, match="not a ResNet-18 encoder"):
         models.load_encoder_(UNet(3, 21, 2, 4), torchvision.models.resnet18().state_dict())
+
+
+def test_count_new_parameters_leaves_out_the_encoder_stages():
+    """FCN-8s: only its score layers and upsamplers are new; the paper's U-Net (no ResNet
+    stages): every parameter; a DeepLab: its ASPP head."""
+    fcn = FCN(21, "8s")
+    new = sum(p.numel() for m in (fcn.score4, fcn.score3, fcn.score2, fcn.up4, fcn.up3,
+                                  fcn.upsample) for p in m.parameters())
+    assert models.count_new_parameters(fcn) == new
+    unet = UNet(3, 21, 2, 8)
+    assert models.count_new_parameters(unet) == count_parameters(unet)
+    deeplab = models.DeepLab(21, 16, (2, 4, 6), width=32)
+    assert models.count_new_parameters(deeplab) == count_parameters(deeplab.head)

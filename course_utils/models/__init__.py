@@ -7,7 +7,7 @@ published weights when a network (or a warm cache) allows, and says so in one li
 """
 
 from . import pretrained
-from .backbone import load_encoder_, pad_to_multiple, take_resnet18_stages
+from .backbone import count_new_parameters, load_encoder_, pad_to_multiple, take_resnet18_stages
 from .deeplab import (
     ASPP,
     DeepLab,
@@ -24,7 +24,8 @@ from .upsampling import bilinear_kernel, bilinear_upsampler, init_bilinear_
 
 __all__ = [
     "bilinear_kernel", "bilinear_upsampler", "init_bilinear_", "count_parameters", "count_flops",
-    "trace_shapes", "pad_to_multiple", "take_resnet18_stages", "FCN", "FCN_VARIANTS",
+    "count_new_parameters", "trace_shapes", "pad_to_multiple", "take_resnet18_stages", "FCN",
+    "FCN_VARIANTS",
     "double_conv", "UNet", "ResNetUNet", "load_encoder_", "ASPP", "DeepLab", "at_output_stride",
     "deeplab_head",
     "dilate_", "receptive_field", "valid_tap_fraction", "pretrained",

@@ -57,6 +57,14 @@ def load_encoder_(net: nn.Module, resnet_state: dict[str, torch.Tensor]) -> nn.M
 LAYERS = ("layer1", "layer2", "layer3", "layer4")
 
 
+def count_new_parameters(net: nn.Module) -> int:
+    """Parameters of ``net`` outside the ResNet-18 stages (``stem``, ``layer1``-``layer4``): the
+    ones no encoder start gives, which training must learn from scratch. Shown beside every
+    comparison of networks that share the encoder, since how much is new is part of the cost."""
+    return sum(p.numel() for name, p in net.named_parameters()
+               if name.split(".")[0] not in ("stem", *LAYERS))
+
+
 def take_resnet18_stages(net: nn.Module, pretrained: bool = False,
                          timeout: float = PROBE_TIMEOUT) -> None:
     """Give ``net`` a torchvision ResNet-18's ``stem`` (stride 4) and ``layer1``-``layer4``
