@@ -84,9 +84,10 @@ def fill_void(label: torch.Tensor, ignore_index: int = VOID) -> torch.Tensor:
     (Euclidean distance, ties as ``scipy.ndimage.distance_transform_edt`` breaks them). Scored
     against ``label`` it is a *perfect* prediction, right on every labelled pixel, whose outlines
     run through the middle of the void band; its boundary IoU is the reference a trained model is
-    read against. Not a bound: outlines drawn elsewhere in the band can score higher (drawn along
-    the band's labelled edge, an object scores 1 and its background less; a band filled with a
-    class absent from the image scores 1 everywhere)."""
+    read against. It stays below 1 because each class's true rim runs along its labelled side of
+    the band, which this rim, drawn from mid-band, only partly reaches. Not a bound: other fills
+    of the band can score higher (the band given to the background scores 1 on the objects and
+    less on the background; a class absent from the image, 1 everywhere) or lower."""
     from scipy.ndimage import distance_transform_edt
 
     _check(1, label=label)
