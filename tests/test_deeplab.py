@@ -11,6 +11,7 @@ from torch import nn
 from torchvision.models.segmentation.deeplabv3 import ASPP as TorchvisionASPP
 from torchvision.models.segmentation.deeplabv3 import DeepLabHead
 
+from course_utils import models
 from course_utils.classroom.checks import nb06
 from course_utils.models import FCN, count_parameters, deeplab
 from course_utils.models.deeplab import (
@@ -105,9 +106,51 @@ def test_a_stride_16_model_run_at_stride_8_keeps_its_weights_and_reach():
                                     strict=True):
             torch.testing.assert_close(fine_b(fine_f)[..., ::2, ::2], coarse_b(coarse_f),
                                        atol=1e-4, rtol=1e-3)
+        # the 3 x 3 convolution after ASPP is dilated too: on any map, sampled every other cell
+        aspp_out = fine.head[0](fine_f)
+        assert fine.head[1].dilation == (2, 2) and net.head[1].dilation == (1, 1)
+        torch.testing.assert_close(fine.head[1:](aspp_out)[..., ::2, ::2],
+                                   net.head[1:](aspp_out[..., ::2, ::2]), atol=1e-4, rtol=1e-3)
         assert fine(x).shape == net(x).shape == (1, 5, 96, 64)
-    with pytest.raises(ValueError, match="whole rates"):
+    assert fine.trained_stride == 16 and at_output_stride(fine, 16).head[1].dilation == (1, 1)
+    for coarser in (DeepLab(5, 8, rates=(3, 5, 7)), fine):
+        with pytest.raises(ValueError, match="not at 32"):
+            at_output_stride(coarser, 32)
+    with pytest.raises(ValueError, match="trained at stride 8"):
         at_output_stride(DeepLab(5, 8, rates=(3, 5, 7)), 16)
+
+
+@pytest.mark.parametrize("size", [(96, 64), (97, 131), (17, 40), (200, 9)])
+def test_upsample_scores_at_the_trained_stride_is_plain_interpolation(size):
+    """The general path (grid_sample) with finer = 1 is F.interpolate(align_corners=False)."""
+    scores = torch.randn(2, 3, -(-size[0] // 16), -(-size[1] // 16), dtype=torch.float64)
+    expected = F.interpolate(scores, size=size, mode="bilinear", align_corners=False)
+    torch.testing.assert_close(deeplab._resample(scores, size, 1), expected)
+    assert torch.equal(deeplab.upsample_scores(scores, size), expected)
+
+
+def _refine(coarse: torch.Tensor, n_fine: int, axis: int) -> torch.Tensor:
+    """``coarse`` sampled at j / 2 for j < n_fine along ``axis`` (linear, held at the border):
+    a fine map whose even cells are the coarse ones, as a stride-8 run of a stride-16 model."""
+    n = coarse.shape[axis]
+    pos = (torch.arange(n_fine, dtype=coarse.dtype) / 2).clamp(max=n - 1)
+    lo = pos.floor().long()
+    hi = (lo + 1).clamp(max=n - 1)
+    t = (pos - lo).view([-1 if d == axis % coarse.ndim else 1 for d in range(coarse.ndim)])
+    return coarse.index_select(axis, lo) * (1 - t) + coarse.index_select(axis, hi) * t
+
+
+@pytest.mark.parametrize("size", [(96, 64), (97, 131), (120, 41), (9, 200)])
+def test_upsample_scores_puts_fine_cells_where_the_model_learned_them(size):
+    """A fine map that refines a coarse one (even cells = coarse cells, odd = midpoints) lands
+    exactly where F.interpolate puts the coarse map; plain interpolation of the fine map is off
+    by a quarter of a coarse cell."""
+    coarse = torch.randn(1, 2, -(-size[0] // 16), -(-size[1] // 16), dtype=torch.float64)
+    fine = _refine(_refine(coarse, -(-size[0] // 8), -2), -(-size[1] // 8), -1)
+    expected = F.interpolate(coarse, size=size, mode="bilinear", align_corners=False)
+    torch.testing.assert_close(deeplab.upsample_scores(fine, size, finer=2), expected)
+    plain = F.interpolate(fine, size=size, mode="bilinear", align_corners=False)
+    assert not torch.allclose(plain, expected)
 
 
 @pytest.mark.parametrize("rates,width", [((2, 4, 6), 128), ((12, 24, 36), 256)])
@@ -212,3 +255,47 @@ def test_nb06_valid_taps_check(capsys):
     assert _verdict(capsys) == "Correct"
     nb06.check_valid_taps(1.0, size=8, rate=6)
     assert _verdict(capsys) == "Not yet"
+
+
+def _perturbed_deeplab() -> models.DeepLab:
+    """A stride-16 DeepLab whose BatchNorm statistics are not the identity, as after training."""
+    torch.manual_seed(0)
+    net = models.DeepLab(21, 16, (2, 4, 6)).eval()
+    for m in net.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.1, 0.1)
+            m.running_var.uniform_(0.5, 1.5)
+    return net
+
+
+def test_nb06_stride_8_check(capsys):
+    """The check accepts a copy dilated by hand (layer3 by 2, layer4 by 4, ASPP rates doubled)
+    and names the step a draft missed."""
+    net = _perturbed_deeplab()
+
+    def by_hand(layer3=True, layer4=True, rates=True, after_aspp=True):
+        mine = copy.deepcopy(net)
+        if layer3:
+            models.dilate_(mine.layer3, 2)
+        if layer4:
+            models.dilate_(mine.layer4, 4)
+        convs = [branch[0] for branch in mine.head[0].convs[1:-1]] if rates else []
+        for conv in convs + ([mine.head[1]] if after_aspp else []):
+            conv.dilation = conv.padding = (2 * conv.dilation[0],) * 2
+        return mine
+
+    nb06.check_stride_8(by_hand(), net)
+    assert _verdict(capsys) == "Correct"
+    for draft, says in ((by_hand(rates=False), "head"), (by_hand(after_aspp=False), "more than"),
+                        (by_hand(layer4=False), "every other"),
+                        (by_hand(layer3=False, layer4=False, rates=False), "still has a stride"),
+                        (net, "copy"), (None, "expected a DeepLab")):
+        nb06.check_stride_8(draft, net)
+        out = capsys.readouterr().out
+        assert out.startswith("Not yet") and says in out, out
+    retrained = by_hand()
+    with torch.no_grad():
+        retrained.head[-1].bias.add_(1.0)
+    nb06.check_stride_8(retrained, net)
+    assert "weights" in capsys.readouterr().out
+    assert net.layer3[0].conv1.stride == (2, 2) and not net.training  # net left as it was

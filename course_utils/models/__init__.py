@@ -15,6 +15,7 @@ from .deeplab import (
     deeplab_head,
     dilate_,
     receptive_field,
+    upsample_scores,
     valid_tap_fraction,
 )
 from .fcn import FCN, FCN_VARIANTS
@@ -27,6 +28,6 @@ __all__ = [
     "count_new_parameters", "trace_shapes", "pad_to_multiple", "take_resnet18_stages", "FCN",
     "FCN_VARIANTS",
     "double_conv", "UNet", "ResNetUNet", "load_encoder_", "ASPP", "DeepLab", "at_output_stride",
-    "deeplab_head",
+    "deeplab_head", "upsample_scores",
     "dilate_", "receptive_field", "valid_tap_fraction", "pretrained",
 ]

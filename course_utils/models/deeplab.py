@@ -110,6 +110,7 @@ class DeepLab(nn.Module):
             raise ValueError(f"output_stride must be 8 or 16, got {output_stride!r}")
         check_positive_ints(num_classes=num_classes, width=width)
         self.num_classes, self.output_stride = num_classes, output_stride
+        self.trained_stride = output_stride  # where its scores' places were learned
         self.rates, self.width = tuple(rates), width
         take_resnet18_stages(self, pretrained)
         if output_stride == 8:
@@ -122,22 +123,55 @@ class DeepLab(nn.Module):
         return self.layer4(self.layer3(self.layer2(self.layer1(self.stem(x)))))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.interpolate(self.head(self.features(x)), size=x.shape[-2:], mode="bilinear",
-                             align_corners=False)
+        return upsample_scores(self.head(self.features(x)), x.shape[-2:],
+                               self.trained_stride // self.output_stride)
+
+
+def upsample_scores(scores: torch.Tensor, size, finer: int = 1) -> torch.Tensor:
+    """Bilinear upsampling of ``scores`` ``(N, C, h, w)`` to ``size``, each cell put where the
+    network learned to put it. ``finer`` is the trained stride over the current one. At 1 it is
+    ``F.interpolate(align_corners=False)``: cell i lands at (i + 1/2) s - 1/2, s = H / h. A model
+    trained at stride 16 and run at 8 (``finer`` 2) learned its cells' places on the coarse grid,
+    and fine cell j *is* coarse cell j / 2 (for even j exactly, by the a-trous argument), so it
+    belongs at (j / 2 + 1/2) s16 - 1/2; plain interpolation of the fine map would put every score
+    a quarter of a coarse cell (4 px) up and to the left of it."""
+    if finer == 1:
+        return F.interpolate(scores, size=size, mode="bilinear", align_corners=False)
+    return _resample(scores, size, finer)
+
+
+def _resample(scores: torch.Tensor, size, finer: int) -> torch.Tensor:
+    """:func:`upsample_scores` for any ``finer`` with ``grid_sample`` (border values held, as
+    ``F.interpolate`` holds them)."""
+    axes = []
+    for n_out, n_fine in zip(size, scores.shape[-2:], strict=True):
+        step = n_out / -(-n_fine // finer)  # input pixels per cell of the trained (coarse) grid
+        pixel = torch.arange(n_out, dtype=scores.dtype, device=scores.device)
+        fine = finer * ((pixel + 0.5) / step - 0.5)  # each output pixel in fine-cell units
+        axes.append(2 * fine / max(n_fine - 1, 1) - 1)  # grid_sample's -1..1 (align_corners)
+    rows, cols = torch.meshgrid(*axes, indexing="ij")
+    grid = torch.stack((cols, rows), dim=-1).expand(scores.shape[0], -1, -1, -1)
+    return F.grid_sample(scores, grid, mode="bilinear", padding_mode="border",
+                         align_corners=True)
 
 
 def at_output_stride(net: DeepLab, output_stride: int) -> DeepLab:
-    """A copy of ``net`` that runs at ``output_stride`` with the same weights, its ASPP rates
-    scaled with the map (stride 16 -> 8 doubles them, so each branch still reaches as far in
-    pixels). DeepLabv3 (section 4.3) trains at stride 16 and evaluates at 8: the finer map
-    costs about four times the compute and gains accuracy without retraining."""
-    scale = net.output_stride / output_stride
-    rates = [r * scale for r in net.rates]
-    if any(r != int(r) for r in rates):
-        raise ValueError(f"rates {net.rates} at output stride {net.output_stride} do not scale "
-                         f"to whole rates at {output_stride}")
-    other = DeepLab(net.num_classes, output_stride, tuple(int(r) for r in rates), net.width)
+    """A copy of ``net`` that runs at ``output_stride`` with the same weights, every 3 x 3
+    convolution of the head dilated with the map so that it still reaches as far in pixels (the
+    ASPP rates, stride 16 -> 8 doubles them, and the convolution after ASPP), and its scores
+    upsampled to the places it learned (:func:`upsample_scores`). DeepLabv3 (section 4.3)
+    trains at stride 16 and evaluates at 8: the finer map costs about four times the compute.
+    Only a stride at or finer than the trained one can keep the weights' reach."""
+    if output_stride not in (8, 16) or output_stride > net.trained_stride:
+        raise ValueError(f"at_output_stride: a model trained at stride {net.trained_stride} "
+                         f"runs at that stride or at 8, not at {output_stride!r} (a coarser "
+                         f"grid would need dilations below 1)")
+    rates = tuple(r * net.output_stride // output_stride for r in net.rates)
+    other = DeepLab(net.num_classes, output_stride, rates, net.width)
     other.load_state_dict(net.state_dict())
+    other.trained_stride = net.trained_stride
+    d = net.trained_stride // output_stride
+    other.head[1].dilation = other.head[1].padding = (d, d)  # the 3 x 3 conv after ASPP
     return other.to(next(net.parameters()).device, next(net.parameters()).dtype).train(
         net.training)
 

@@ -4,7 +4,7 @@ import torch
 
 from course_utils import models
 
-from . import check_value
+from . import check_value, report
 
 
 def check_receptive_field(answer, layers=((3, 1, 1), (3, 1, 2), (3, 1, 4))) -> None:
@@ -40,3 +40,52 @@ def check_valid_taps(answer, size: int = 6, rate: int = 5) -> None:
                 f"valid taps of a 3x3 filter at rate {rate} on a {size} x {size} map",
                 "per axis, the centre tap is always inside, each side tap for size - rate of "
                 "the size positions; the 2-D share is the product", atol=1e-6)
+
+
+def _stride_8_problem(mine, net, x: torch.Tensor) -> str:
+    """What is wrong with ``mine`` as ``net`` at output stride 8 (empty when nothing is)."""
+    if mine is net:
+        return "change a copy (copy.deepcopy(net)): net itself must stay at stride 16"
+    if net.layer3[0].conv1.stride != (2, 2):
+        return "net itself has been changed: rebuild it, then work on a copy"
+    theirs = net.state_dict()
+    ours = mine.state_dict()
+    if ours.keys() != theirs.keys() or any(not torch.equal(ours[k], theirs[k]) for k in theirs):
+        return "your copy's weights are not net's: the point is the same weights on a finer map"
+    with torch.no_grad():
+        coarse, fine = net.features(x), mine.features(x)
+        size = tuple(-(-n // 8) for n in x.shape[-2:])
+        if tuple(fine.shape[-2:]) != size:
+            return (f"features {tuple(fine.shape[-2:])} for a {tuple(x.shape[-2:])} image, "
+                    f"expected {size}: which stage still has a stride?")
+        if not torch.allclose(fine[..., ::2, ::2], coarse, atol=1e-4 * coarse.abs().max()):
+            return ("the features have the right size, but every other cell is not net's: "
+                    "each 3 x 3 convolution after a removed stride must still read the same "
+                    "offsets in pixels (section 3)")
+        ref = models.at_output_stride(net, 8)
+        if not torch.allclose(mine.head(fine), ref.head(ref.features(x)), atol=1e-4, rtol=1e-3):
+            return ("the backbone is right, but the head's scores are not: on a map twice as "
+                    "fine, a 3 x 3 convolution that keeps its dilation reaches half as far in "
+                    "pixels (there are more than the ASPP's)")
+    return ""
+
+
+def check_stride_8(mine, net, size=(97, 130)) -> None:
+    """Exercise 5: ``mine``, built by hand from a copy of the stride-16 DeepLab ``net``, runs at
+    output stride 8 with net's weights and its backbone and head compute what
+    ``models.at_output_stride(net, 8)``'s do (evaluation mode, one random image of ``size``;
+    where the scores are then placed, ``models.upsample_scores``, is not the exercise)."""
+    if not isinstance(mine, models.DeepLab):
+        report(False, "your network", f"expected a DeepLab (a copy of net), got {type(mine)}")
+        return
+    modes = mine.training, net.training
+    mine.eval(), net.eval()
+    try:
+        x = torch.randn(1, 3, *size, generator=torch.Generator().manual_seed(0))
+        x = x.to(next(net.parameters()).device)
+        problem = _stride_8_problem(mine, net, x)
+    except Exception as exc:  # a learner's draft may fail in any way: report it
+        problem = f"running it raised {type(exc).__name__}: {exc}"
+    finally:
+        mine.train(modes[0]), net.train(modes[1])
+    report(not problem, "your network is net at output stride 8, with the same weights", problem)
