@@ -389,6 +389,30 @@ def test_a_deeplab_run_is_also_scored_at_output_stride_8(trained, voc_root):
     assert abs(float(scores["miou"]) - entry["val@os8"]["miou"]) < 1e-6
 
 
+def test_rescore_scores_a_run_again_at_its_other_strides_from_its_checkpoint(trained, voc_root,
+                                                                            tmp_path):
+    """After a change to at_output_stride, ``--rescore`` replaces a run's ``val@os8`` (and its
+    per-image counts) from the final checkpoint, leaves the rest of its entry and the other runs
+    as they are, and names a run it cannot score."""
+    path, manifest = _copy(trained, tmp_path)
+    work = trained[0].parent / "work"
+    stale = {**manifest["runs"]["deeplab"]["val@os8"], "miou": -1.0}
+    manifest["runs"]["deeplab"]["val@os8"] = stale
+    path.write_text(json.dumps(manifest))
+    new = reference_runs.rescore(["deeplab"], root=voc_root, manifest_path=path, work_dir=work)
+    on_disk = json.loads(path.read_text())["runs"]
+    assert on_disk["deeplab"] == new["deeplab"]
+    assert on_disk["deeplab"]["val@os8"] == trained[1]["runs"]["deeplab"]["val@os8"]
+    assert on_disk["deeplab"]["val"] == manifest["runs"]["deeplab"]["val"]
+    assert on_disk["fcn"] == manifest["runs"]["fcn"]
+    assert (tmp_path / "per_image" / "deeplab@os8.npz").exists()
+    with pytest.raises(ReferenceModelError, match="not in"):
+        reference_runs.rescore(["nope"], root=voc_root, manifest_path=path, work_dir=work)
+    with pytest.raises(ReferenceModelError, match="no checkpoint of deeplab"):
+        reference_runs.rescore(["deeplab"], root=voc_root, manifest_path=path,
+                               work_dir=tmp_path / "empty")
+
+
 def test_each_record_merges_into_the_manifest_on_disk(trained, voc_root, tmp_path, monkeypatch):
     """A long command must not undo what changed meanwhile: a run removed by hand stays
     removed, another command's new run stays, and each finished run is added."""

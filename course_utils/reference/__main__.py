@@ -3,6 +3,7 @@
     python -m course_utils.reference            # train the runs not yet in the manifest
     python -m course_utils.reference --only fcn8s-seed0   # train (again) these runs
     python -m course_utils.reference --verify   # re-evaluate the shipped files (make test)
+    python -m course_utils.reference --rescore deeplab-os16-seed0   # its other strides again
     python -m course_utils.reference --list
 """
 
@@ -14,7 +15,7 @@ from course_utils.runtime import relpath
 from course_utils.training.recipes import RUNS
 
 from .manifest import COMMAND, VERIFY_TOLERANCE, ReferenceModelError, manifest_file, verify
-from .runs import train_all
+from .runs import rescore, train_all
 
 
 def main(argv=None) -> int:
@@ -25,6 +26,9 @@ def main(argv=None) -> int:
     p.add_argument("--verify", action="store_true",
                    help="re-evaluate the shipped models and check the manifest's scores")
     p.add_argument("--list", action="store_true", help="list the runs and their configs")
+    p.add_argument("--rescore", nargs="+", metavar="NAME",
+                   help="score these recorded runs again at their other output strides, from "
+                        "their checkpoints (after a change to at_output_stride)")
     p.add_argument("--workers", type=int, default=None,
                    help="parallel single-thread processes on a CPU (default: 2 or fewer)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: the best available)")
@@ -32,6 +36,15 @@ def main(argv=None) -> int:
     if args.list:
         for name, cfg in RUNS.items():
             print(f"{name:<22} {json.dumps(cfg)}")
+        return 0
+    if args.rescore:
+        try:
+            for name, entry in rescore(args.rescore).items():
+                print(name, {k: round(v["miou"], 4) for k, v in entry.items()
+                             if k.startswith("val")}, "(mIoU)")
+        except ReferenceModelError as err:
+            print("FAILED:", err, file=sys.stderr)
+            return 1
         return 0
     if args.verify:
         try:

@@ -96,11 +96,42 @@ def _segment(name, cfg, report, device, root, work_dir, manifest_path):
                   amp=cfg.get("amp"))
     counts_dir = Path(manifest_path).parent / COUNTS_DIR
     entry = {"config": cfg, "history": history,
-             "val": evaluate_run(net, root, counts_path=counts_dir / f"{name}.npz")}
-    for stride in cfg.get("eval_strides", []):  # DeepLab trained at 16, evaluated at 8 too
-        entry[f"val@os{stride}"] = evaluate_run(at_output_stride(net, stride), root,
-                                                counts_path=counts_dir / f"{name}@os{stride}.npz")
+             "val": evaluate_run(net, root, counts_path=counts_dir / f"{name}.npz"),
+             **_other_strides(name, cfg, net, root, counts_dir)}
     return net, entry
+
+
+def _other_strides(name: str, cfg: dict, net, root, counts_dir: Path) -> dict:
+    """``{"val@os8": scores}``: a DeepLab trained at 16 evaluated at its ``eval_strides`` too
+    (the same weights, :func:`at_output_stride`), each with its per-image counts."""
+    return {f"val@os{stride}": evaluate_run(at_output_stride(net, stride), root,
+                                            counts_path=counts_dir / f"{name}@os{stride}.npz")
+            for stride in cfg.get("eval_strides", [])}
+
+
+def rescore(names: list[str], root=None, manifest_path=None, work_dir=None) -> dict:
+    """Score recorded runs again at their ``eval_strides`` from their final checkpoints, without
+    retraining (after a change to :func:`at_output_stride`), and merge that into the manifest.
+    Returns the new entries by name."""
+    manifest_path = manifest_file(manifest_path)
+    manifest = read_manifest(manifest_path)
+    missing = [n for n in names if n not in manifest["runs"]]
+    if missing:
+        raise ReferenceModelError(f"not in {relpath(manifest_path)}: {missing}; train them first")
+    root = find_voc_root(root if root is not None else MINI_VOC_DIR)
+    new = {}
+    for name in names:
+        entry = manifest["runs"][name]
+        checkpoint = _work_dir(work_dir) / f"{name}.pt"
+        if not checkpoint.exists():
+            raise ReferenceModelError(f"{relpath(checkpoint)}: no checkpoint of {name} to score "
+                                      f"again; retrain it with --only {name}")
+        net = build_model(entry["config"]["model"])
+        net.load_state_dict(checkpoints.load(checkpoint)["model"])
+        new[name] = {**entry, **_other_strides(name, entry["config"], net, root,
+                                               manifest_path.parent / COUNTS_DIR)}
+    _write_merged(manifest, manifest_path, new)
+    return new
 
 
 def run_all(names: list[str], record, workers=None, device=None, root=None, ship_dir=None,
