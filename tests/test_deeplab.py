@@ -289,7 +289,8 @@ def test_nb06_stride_8_check(capsys):
     for draft, says in ((by_hand(rates=False), "head"), (by_hand(after_aspp=False), "more than"),
                         (by_hand(layer4=False), "every other"),
                         (by_hand(layer3=False, layer4=False, rates=False), "still has a stride"),
-                        (net, "copy"), (None, "expected a DeepLab")):
+                        (net, "copy"), (None, "expected a DeepLab"),
+                        (models.at_output_stride(net, 8), "by hand")):
         nb06.check_stride_8(draft, net)
         out = capsys.readouterr().out
         assert out.startswith("Not yet") and says in out, out

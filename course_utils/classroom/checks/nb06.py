@@ -46,6 +46,9 @@ def _stride_8_problem(mine, net, x: torch.Tensor) -> str:
     """What is wrong with ``mine`` as ``net`` at output stride 8 (empty when nothing is)."""
     if mine is net:
         return "change a copy (copy.deepcopy(net)): net itself must stay at stride 16"
+    if mine.output_stride != net.output_stride:  # a hand-dilated copy keeps net's attribute
+        return ("build mine by hand from copy.deepcopy(net): models.at_output_stride is what "
+                "you are reproducing")
     if net.layer3[0].conv1.stride != (2, 2):
         return "net itself has been changed: rebuild it, then work on a copy"
     theirs = net.state_dict()
