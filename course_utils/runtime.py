@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .requirements import PACKAGES
+
 PROFILES = ("fast", "full")
 CHECKPOINT_ENV = "COURSE_CHECKPOINT_DIR"  # where notebooks keep their checkpoints
 FAST_THREADS = 1  # CPU results are bit-identical run to run only at a fixed thread count
@@ -74,32 +76,6 @@ def setup(seed: int = 0, verbose: bool = True) -> torch.device:
 
 # What the notebooks import, and the command that installs each (d2l pins ancient numpy and
 # matplotlib exactly, so it goes in on its own, without its pins).
-PACKAGES = {
-    "torch": "pip install torch==2.14.1 torchvision==0.29.1",
-    "torchvision": "pip install torch==2.14.1 torchvision==0.29.1",
-    "numpy": "pip install 'numpy>=2.0'",
-    "matplotlib": "pip install 'matplotlib>=3.8'",
-    "PIL": "pip install 'pillow>=10.0'",
-    "scipy": "pip install 'scipy>=1.11'",
-    "tqdm": "pip install 'tqdm>=4.66'",
-    "ipywidgets": "pip install 'ipywidgets>=8.1'",
-    "torchmetrics": "pip install 'torchmetrics>=1.4'",
-    "d2l": "pip install --no-deps d2l==1.0.3",
-    "course_utils": "pip install --no-deps -e .   (in the course folder)",
-}
-
-
-def missing_packages() -> dict[str, str]:
-    """The packages of :data:`PACKAGES` that do not import here, with their install commands."""
-    missing = {}
-    for name, command in PACKAGES.items():
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            missing[name] = command
-    return missing
-
-
 def require(name: str):
     """Import and return the module ``name``, or fail with one line saying how to install it."""
     try:

@@ -1,11 +1,16 @@
-"""runtime: seeds, device order, profile switch, fast-profile threads, relative paths."""
+"""runtime and requirements: seeds, device order, profile switch, fast-profile threads,
+relative paths, the package check notebook 00 runs first."""
 
 from __future__ import annotations
+
+import re
+import subprocess
+import sys
 
 import pytest
 import torch
 
-from course_utils import runtime
+from course_utils import requirements, runtime
 
 
 def test_set_seed_makes_torch_numpy_and_python_repeat():
@@ -74,7 +79,7 @@ def test_checkpoint_path_follows_the_env_folder_profile_and_data(tmp_path, monke
     assert runtime.checkpoint_path("x") == tmp_path / "x-full.pt"
 
 
-def test_missing_packages_are_named_with_their_install_command(monkeypatch):
+def test_missing_packages_are_named_with_their_install_command(monkeypatch, capsys):
     import importlib
 
     real_import = importlib.import_module
@@ -85,9 +90,35 @@ def test_missing_packages_are_named_with_their_install_command(monkeypatch):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(importlib, "import_module", without)
-    missing = runtime.missing_packages()
+    missing = requirements.missing_packages()
     assert missing["d2l"] == "pip install --no-deps d2l==1.0.3"
     assert "torchmetrics" in missing and "torch" not in missing
+    with pytest.raises(ModuleNotFoundError, match=r"torchmetrics>=1.4.*--no-deps d2l==1.0.3"):
+        requirements.check()
+    assert "d2l           MISSING: install with  pip install --no-deps" in capsys.readouterr().out
     with pytest.raises(ModuleNotFoundError, match=r"d2l is not installed.*--no-deps d2l==1.0.3"):
         runtime.require("d2l.torch")
     assert runtime.require("numpy").__name__ == "numpy"
+
+
+def test_the_requirements_check_imports_only_the_standard_library():
+    """Notebook 00 runs it before anything else: it must work with every package missing."""
+    code = ("import sys; import course_utils.requirements; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'numpy', "
+            "'matplotlib', 'PIL', 'scipy', 'tqdm', 'requests', 'torchvision'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=runtime.REPO_ROOT).stdout
+    assert out.strip() == "[]"
+
+
+def test_every_dependency_in_pyproject_is_checked():
+    """A package pyproject.toml installs for the notebooks is one requirements.check names."""
+    import tomllib
+
+    deps = tomllib.loads((runtime.REPO_ROOT / "pyproject.toml").read_text())["project"][
+        "dependencies"]
+    names = {re.split(r"[<>=!~ \[;]", d, maxsplit=1)[0].lower() for d in deps}
+    import_names = {"pillow": "PIL"}
+    names -= {"jupyterlab"}  # what the notebooks run in, never imported by them
+    checked = {n.lower() for n in requirements.PACKAGES}
+    assert {import_names.get(n, n).lower() for n in names} <= checked
