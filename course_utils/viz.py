@@ -62,14 +62,15 @@ def visible_classes(mask) -> set[int]:
 MIN_LABELLED = 0.005  # a region under this share of the mask's pixels gets no name
 
 
-def label_regions(ax, mask, fontsize: float = 8) -> list:
+def label_regions(ax, mask, fontsize: float = 8, wrap: bool = False) -> list:
     """Write each object class's name on its largest region of ``mask``, white on a black
     outline: a figure readable without telling colours apart. The name is written at the point
     deepest inside the region (farthest from its edge and the image's) where it stays inside
     the image (centred on the point, or ending or starting there near an edge) and clears the
     names already written; a class with no such point goes unnamed (the legend lists it).
-    Background, void and regions smaller than ``MIN_LABELLED`` of the mask are not labelled.
-    Returns the text artists."""
+    ``wrap`` writes one word a line ("potted" over "plant", "tv/" over "monitor"), for small
+    masks. Background, void and regions smaller than ``MIN_LABELLED`` of the mask are not
+    labelled. Returns the text artists."""
     from matplotlib import patheffects
 
     m = _numpy(mask).astype(np.int64)
@@ -77,14 +78,16 @@ def label_regions(ax, mask, fontsize: float = 8) -> list:
     texts, placed = [], []
     for c in sorted(set(np.unique(m).tolist()) - {0, VOID}):
         name = VOC_CLASSES[c] if c < NUM_CLASSES else str(c)
-        where = _label_point(m == c, m.size, len(name) * char_w, line_h, placed)
+        lines = name.replace(" ", "\n").replace("/", "/\n").split("\n") if wrap else [name]
+        where = _label_point(m == c, m.size, max(map(len, lines)) * char_w,
+                             len(lines) * line_h, placed, fit_height=len(lines) > 1)
         if where is None:
             continue
         y, x, align, box = where
         placed.append(box)
-        texts.append(ax.text(x, y, name, fontsize=fontsize, color="white", ha=align,
-                             va="center", clip_on=True, path_effects=[patheffects.withStroke(
-                                 linewidth=2, foreground="black")]))
+        texts.append(ax.text(x, y, "\n".join(lines), fontsize=fontsize, color="white",
+                             ha=align, va="center", clip_on=True, path_effects=[
+                                 patheffects.withStroke(linewidth=2, foreground="black")]))
     return texts
 
 
@@ -104,11 +107,13 @@ def _text_boxes(y: int, x: int, text_w: float, width: int) -> list[tuple[str, tu
     return [(a, b) for a, b in boxes if b[1] >= 0 and b[2] <= width]
 
 
-def _label_point(region: np.ndarray, size: int, text_w: float, line_h: float, placed):
-    """``(y, x, align, box)`` for a name on the largest part of ``region``: the deepest point
-    where the name fits inside the image and clears every box in ``placed``. None when the part
-    is smaller than ``MIN_LABELLED`` of ``size``, or when no point will do (a name written over
-    another helps no one; the legend still lists the class)."""
+def _label_point(region: np.ndarray, size: int, text_w: float, text_h: float, placed,
+                 fit_height: bool = False):
+    """``(y, x, align, box)`` for a name ``text_w`` x ``text_h`` pixels on the largest part of
+    ``region``: the deepest point where the name fits inside the image (in height too when
+    ``fit_height``: a name of several lines) and clears every box in ``placed``. None when the part is smaller than
+    ``MIN_LABELLED`` of ``size``, or when no point will do (a name written over another helps
+    no one; the legend still lists the class)."""
     from scipy import ndimage
 
     parts, n = ndimage.label(region)
@@ -122,10 +127,12 @@ def _label_point(region: np.ndarray, size: int, text_w: float, line_h: float, pl
     ys, xs = np.nonzero(depth)
     for k in np.argsort(-depth[ys, xs], kind="stable"):
         y, x = int(ys[k]), int(xs[k])
+        if fit_height and not text_h / 2 <= y <= region.shape[0] - text_h / 2:
+            continue
         for align, box in _text_boxes(y, x, text_w, region.shape[1]):
-            if all(abs(y - py) >= line_h or box[2] <= p0 or p1 <= box[1]
-                   for py, p0, p1 in placed):
-                return y, x, align, box
+            if all(abs(y - py) >= (text_h + ph) / 2 or box[2] <= p0 or p1 <= box[1]
+                   for py, p0, p1, ph in placed):
+                return y, x, align, (*box, text_h)
     return None
 
 

@@ -137,6 +137,34 @@ def test_region_labels_fit_the_image_and_do_not_collide():
     plt.close(fig)
 
 
+def test_wrapped_region_labels_stay_inside_and_apart():
+    """``wrap``: one word a line; a name of two lines fits the image's height and does not
+    touch a neighbour's (the "boat" / "sofa" pair of notebook 00, side by side)."""
+    mask = np.zeros((40, 60), np.int64)
+    mask[0:40, 0:30] = 16  # a potted plant filling the left half, top to bottom
+    mask[0:40, 30:60] = 20  # a tv/monitor beside it
+    mask[2:6, 2:58] = 4  # a thin boat across both, near the top
+    fig, ax = plt.subplots(figsize=(2, 1.4))
+    texts = viz.label_regions(ax, mask, fontsize=9, wrap=True)
+    char_w, line_h = viz._text_size_in_pixels(ax, mask.shape[1], 9)
+    names = {t.get_text(): t for t in texts}
+    assert "potted\nplant" in names and "tv/\nmonitor" in names
+    boxes = []
+    for text, t in names.items():
+        lines = text.split("\n")
+        x, y = t.get_position()
+        w, h = max(map(len, lines)) * char_w, len(lines) * line_h
+        x0 = {"center": x - w / 2, "left": x, "right": x - w}[t.get_horizontalalignment()]
+        assert 0 <= x0 and x0 + w <= mask.shape[1]
+        if len(lines) > 1:
+            assert h / 2 <= y <= mask.shape[0] - h / 2, f"{text!r} runs off the image"
+        boxes.append((x0, x0 + w, y - h / 2, y + h / 2))
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert a[1] <= b[0] or b[1] <= a[0] or a[3] <= b[2] or b[3] <= a[2], "names overlap"
+    plt.close(fig)
+
+
 def test_segmentation_rows_never_overlap_their_panels():
     images = [torch.rand(3, 128, 128) for _ in range(2)] + [torch.rand(3, 90, 200)]
     masks = [torch.randint(0, 3, im.shape[1:]) for im in images]
