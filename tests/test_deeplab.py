@@ -250,11 +250,26 @@ def test_nb06_aspp_parameter_check(capsys):
     assert _verdict(capsys) == "Not yet"
 
 
-def test_nb06_valid_taps_check(capsys):
-    nb06.check_valid_taps(((8 + 2 * 2) / 24) ** 2, size=8, rate=6)
+def test_nb06_one_by_one_check(capsys):
+    torch.manual_seed(0)
+    conv = nn.Conv2d(4, 3, 3, padding=5, dilation=5)
+
+    def one_by_one(centre=(1, 1), bias=True):
+        out = nn.Conv2d(4, 3, 1, bias=bias)
+        with torch.no_grad():
+            out.weight.copy_(conv.weight[:, :, centre[0]:centre[0] + 1, centre[1]:centre[1] + 1])
+            if bias:
+                out.bias.copy_(conv.bias)
+        return out
+
+    nb06.check_one_by_one(one_by_one(), conv)
     assert _verdict(capsys) == "Correct"
-    nb06.check_valid_taps(1.0, size=8, rate=6)
-    assert _verdict(capsys) == "Not yet"
+    for wrong in (one_by_one((0, 1)), one_by_one(bias=False), conv, nn.Conv2d(4, 3, 1), None):
+        nb06.check_one_by_one(wrong, conv)
+        assert _verdict(capsys) == "Not yet"
+    # the property the exercise rests on: beyond the rate the side taps read the image
+    x = torch.randn(1, 4, 6, 6)
+    assert not torch.allclose(one_by_one()(x), conv(x), atol=1e-4)
 
 
 def _perturbed_deeplab() -> models.DeepLab:

@@ -34,12 +34,39 @@ def check_aspp_parameters(answer, in_channels: int = 2048, rates=(12, 24, 36),
                 "1x1 projection of their concatenation", rtol=0, atol=0)
 
 
-def check_valid_taps(answer, size: int = 6, rate: int = 5) -> None:
-    """Exercise 4: the mean share of a 3x3 filter's taps at ``rate`` inside a ``size``-px map."""
-    check_value(answer, models.valid_tap_fraction(size, rate),
-                f"valid taps of a 3x3 filter at rate {rate} on a {size} x {size} map",
-                "per axis, the centre tap is always inside, each side tap for size - rate of "
-                "the size positions; the 2-D share is the product", atol=1e-6)
+def _one_by_one_problem(one_by_one, conv) -> str:
+    """Why ``one_by_one`` does not compute what ``conv`` does on maps no larger than its rate
+    (empty when it does)."""
+    if not isinstance(one_by_one, torch.nn.Conv2d) or one_by_one.kernel_size != (1, 1):
+        return "one_by_one must be a torch.nn.Conv2d with a 1 x 1 kernel"
+    if one_by_one is conv:
+        return "build a new convolution: conv itself is the 3 x 3 one"
+    rate = conv.dilation[0]
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for h, w in ((1, 1), (rate, rate), (rate, 1), (2, rate), (rate - 1, rate - 1)):
+            x = torch.randn(2, conv.in_channels, max(h, 1), max(w, 1), generator=gen)
+            want, got = conv(x), one_by_one(x)
+            if got.shape != want.shape:
+                return f"on a {h} x {w} map it gives {tuple(got.shape)}, conv {tuple(want.shape)}"
+            if not torch.allclose(got, want, atol=1e-5, rtol=1e-4):
+                return (f"on a {h} x {w} map its output is not conv's: which of conv's nine "
+                        "taps can land inside a map no larger than the rate, and what else does "
+                        "conv add?")
+    return ""
+
+
+def check_one_by_one(one_by_one, conv) -> None:
+    """Exercise 4: ``one_by_one``, a 1 x 1 convolution, computes exactly what ``conv`` (3 x 3,
+    dilation = padding = rate) computes on every map of at most rate x rate pixels: there the
+    eight side taps only ever read padding (DeepLabv3, section 3.3)."""
+    rate = conv.dilation[0]
+    try:
+        problem = _one_by_one_problem(one_by_one, conv)
+    except Exception as exc:  # a learner's draft may fail in any way: report it
+        problem = f"running it raised {type(exc).__name__}: {exc}"
+    report(not problem, f"a 1 x 1 convolution equal to the 3 x 3 one at rate {rate} on maps up "
+           f"to {rate} x {rate}", problem)
 
 
 def _stride_8_problem(mine, net, x: torch.Tensor) -> str:
