@@ -111,9 +111,9 @@ def _label_point(region: np.ndarray, size: int, text_w: float, text_h: float, pl
                  fit_height: bool = False):
     """``(y, x, align, box)`` for a name ``text_w`` x ``text_h`` pixels on the largest part of
     ``region``: the deepest point where the name fits inside the image (in height too when
-    ``fit_height``: a name of several lines) and clears every box in ``placed``. None when the part is smaller than
-    ``MIN_LABELLED`` of ``size``, or when no point will do (a name written over another helps
-    no one; the legend still lists the class)."""
+    ``fit_height``: a name of several lines) and clears every box in ``placed``. None when the
+    part is smaller than ``MIN_LABELLED`` of ``size``, or when no point will do (a name written
+    over another helps no one; the legend still lists the class)."""
     from scipy import ndimage
 
     parts, n = ndimage.label(region)
