@@ -45,6 +45,15 @@ def encoder_line(name: str, e: dict) -> str:
             f"other scenes; {training_minutes(e):.0f} training minutes; shipped.")
 
 
+def loss_name(spec: dict) -> str:
+    """A loss spec of the recipes, as the table writes it: ``wce`` with its weights."""
+    if spec["name"] == "wce":
+        return f"wce ({spec['weights']})"
+    if spec["name"] == "focal":
+        return f"focal (gamma {spec['gamma']:g})"
+    return spec["name"]
+
+
 def reference_table(manifest: dict) -> str:
     """The encoder's line, then a markdown table of every segmentation run in ``manifest``:
     model, start, budget, scores, time."""
@@ -61,7 +70,7 @@ def reference_table(manifest: dict) -> str:
         well = sum(1 for x in v["iou"][1:] if x is not None and x >= 0.4)
         biou = f"{v['boundary_iou']:.3f}" if "boundary_iou" in v else "-"
         lines.append(f"| {name} | {MODEL_NAMES[c['model']['name']](c['model'])} | "
-                     f"{c['model'].get('init', 'random')} | {c['loss']['name']} | {c['epochs']} | "
+                     f"{c['model'].get('init', 'random')} | {loss_name(c['loss'])} | {c['epochs']} | "
                      f"{c['seed']} | {v['miou']:.3f} | {biou} | {v['pixel_acc']:.3f} | "
                      f"{v['band_acc']:.3f} | {v['interior_acc']:.3f} | {well} of 20 | "
                      f"{training_minutes(e):.0f} | {'yes' if 'file' in e else '-'} |")
