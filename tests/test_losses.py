@@ -523,6 +523,32 @@ def test_nb07_checks_accept_right_and_reject_wrong_answers(capsys):
     assert _verdicts(capsys) == ["Correct", "Not yet"] * 4
 
 
+def test_nb07_logit_adjusted_check(capsys):
+    prior = torch.tensor([0.7, 0.2, 0.06, 0.04])
+
+    def right(logits, target, prior, tau):
+        return F.cross_entropy(logits + tau * prior.log().view(1, -1, 1, 1), target,
+                               ignore_index=255)
+
+    def no_log(logits, target, prior, tau):  # the prior itself, not its log
+        return F.cross_entropy(logits + tau * prior.view(1, -1, 1, 1), target, ignore_index=255)
+
+    def void_counted(logits, target, prior, tau):  # void as class 0
+        return right(logits, torch.where(target == 255, 0, target), prior, tau)
+
+    def sign_flipped(logits, target, prior, tau):
+        return right(logits, target, prior, -tau)
+
+    nb07.check_logit_adjusted(right, prior)
+    for wrong in (no_log, void_counted, sign_flipped, lambda *a: None):
+        nb07.check_logit_adjusted(wrong, prior)
+    assert _verdicts(capsys) == ["Correct"] + ["Not yet"] * 4
+    # what the exercise's comment derives: undecided logits, tau = 1, the gradient is prior - y
+    z = torch.zeros(1, 4, 1, 1, requires_grad=True)
+    right(z, torch.tensor([[[2]]]), prior, 1.0).backward()
+    torch.testing.assert_close(z.grad.flatten(), prior - torch.tensor([0.0, 0.0, 1.0, 0.0]))
+
+
 @pytest.mark.parametrize("dtype", [torch.uint8, torch.int8, torch.int16, torch.int32])
 def test_multiclass_losses_accept_any_integer_target_dtype(dtype):
     torch.manual_seed(0)

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torchvision.ops import sigmoid_focal_loss
 
-from . import check_value
+from . import check_function, check_value, report
 
 
 def check_pos_weight(answer, mask, ignore_index: int = 255) -> None:
@@ -45,3 +45,25 @@ def check_median_weights(answer, counts) -> None:
     check_value(answer, expected, "median-frequency weights",
                 "turn the counts into class frequencies first, then weight each class as the "
                 "median-frequency section defines it", rtol=1e-3)
+
+
+def check_logit_adjusted(fn, prior, ignore_index: int = 255) -> None:
+    """Exercise 5: ``fn(logits, target, prior, tau)`` is the logit-adjusted cross-entropy
+    (Menon et al., 2021): cross-entropy of ``logits + tau * log(prior)``, one offset per class,
+    void pixels left out of the mean; checked against ``F.cross_entropy`` on batches of its own,
+    including ``tau = 0`` (plain cross-entropy)."""
+    prior = torch.as_tensor(prior, dtype=torch.float64)
+    gen = torch.Generator().manual_seed(0)
+    cases = []
+    for tau, (n, h, w) in ((1.0, (2, 3, 4)), (0.0, (1, 5, 2)), (2.0, (3, 2, 3))):
+        logits = 3 * torch.randn(n, len(prior), h, w, generator=gen, dtype=torch.float64)
+        target = torch.randint(0, len(prior), (n, h, w), generator=gen)
+        target[..., 0] = ignore_index  # a column of void pixels
+        shifted = logits + tau * prior.log().view(1, -1, 1, 1)
+        expected = F.cross_entropy(shifted, target, ignore_index=ignore_index)
+        cases.append(((logits, target, prior, tau), expected))
+    what = "logit-adjusted cross-entropy"
+    if check_function(lambda args: fn(*args), cases, what,
+                      "try tau = 0 first (plain cross-entropy, void left out); the offset is one "
+                      "number per class, the same at every pixel of every image"):
+        report(True, what)
