@@ -70,9 +70,9 @@ def reference_table(manifest: dict) -> str:
         well = sum(1 for x in v["iou"][1:] if x is not None and x >= 0.4)
         biou = f"{v['boundary_iou']:.3f}" if "boundary_iou" in v else "-"
         lines.append(f"| {name} | {MODEL_NAMES[c['model']['name']](c['model'])} | "
-                     f"{c['model'].get('init', 'random')} | {loss_name(c['loss'])} | {c['epochs']} | "
-                     f"{c['seed']} | {v['miou']:.3f} | {biou} | {v['pixel_acc']:.3f} | "
-                     f"{v['band_acc']:.3f} | {v['interior_acc']:.3f} | {well} of 20 | "
+                     f"{c['model'].get('init', 'random')} | {loss_name(c['loss'])} | "
+                     f"{c['epochs']} | {c['seed']} | {v['miou']:.3f} | {biou} | "
+                     f"{v['pixel_acc']:.3f} | {v['band_acc']:.3f} | {v['interior_acc']:.3f} | {well} of 20 | "
                      f"{training_minutes(e):.0f} | {'yes' if 'file' in e else '-'} |")
     lines.append("")
     machine = manifest.get("machine", "this machine")
