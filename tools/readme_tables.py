@@ -72,8 +72,9 @@ def reference_table(manifest: dict) -> str:
         lines.append(f"| {name} | {MODEL_NAMES[c['model']['name']](c['model'])} | "
                      f"{c['model'].get('init', 'random')} | {loss_name(c['loss'])} | "
                      f"{c['epochs']} | {c['seed']} | {v['miou']:.3f} | {biou} | "
-                     f"{v['pixel_acc']:.3f} | {v['band_acc']:.3f} | {v['interior_acc']:.3f} | {well} of 20 | "
-                     f"{training_minutes(e):.0f} | {'yes' if 'file' in e else '-'} |")
+                     f"{v['pixel_acc']:.3f} | {v['band_acc']:.3f} | {v['interior_acc']:.3f} | "
+                     f"{well} of 20 | {training_minutes(e):.0f} | "
+                     f"{'yes' if 'file' in e else '-'} |")
     lines.append("")
     machine = manifest.get("machine", "this machine")
     total = sum(training_minutes(e) for e in runs.values())
