@@ -64,13 +64,10 @@ MIN_LABELLED = 0.005  # a region under this share of the mask's pixels gets no n
 
 def label_regions(ax, mask, fontsize: float = 8, wrap: bool = False) -> list:
     """Write each object class's name on its largest region of ``mask``, white on a black
-    outline: a figure readable without telling colours apart. The name is written at the point
-    deepest inside the region (farthest from its edge and the image's) where it stays inside
-    the image (centred on the point, or ending or starting there near an edge) and clears the
-    names already written; a class with no such point goes unnamed (the legend lists it).
-    ``wrap`` writes one word a line ("potted" over "plant", "tv/" over "monitor"), for small
-    masks. Background, void and regions smaller than ``MIN_LABELLED`` of the mask are not
-    labelled. Returns the text artists."""
+    outline, so the figure reads without telling colours apart: at the point deepest inside the
+    region where the name stays inside the image and clears the names already written (else
+    unnamed; the legend lists it). ``wrap``: one word a line, for small masks. Background, void
+    and regions under ``MIN_LABELLED`` of the mask get no name. Returns the text artists."""
     from matplotlib import patheffects
 
     m = _numpy(mask).astype(np.int64)
@@ -93,8 +90,7 @@ def label_regions(ax, mask, fontsize: float = 8, wrap: bool = False) -> list:
 
 def _text_size_in_pixels(ax, width: int, fontsize: float) -> tuple[float, float]:
     """About how many image pixels one character is wide and one line is high in ``ax``."""
-    fig = ax.figure
-    points = ax.get_position().width * fig.get_figwidth() * 72  # the axes' width in points
+    points = ax.get_position().width * ax.figure.get_figwidth() * 72  # the axes' width in points
     per_point = width / max(points, 1.0)
     return 0.6 * fontsize * per_point, 1.3 * fontsize * per_point
 
@@ -110,16 +106,13 @@ def _text_boxes(y: int, x: int, text_w: float, width: int) -> list[tuple[str, tu
 def _label_point(region: np.ndarray, size: int, text_w: float, text_h: float, placed,
                  fit_height: bool = False):
     """``(y, x, align, box)`` for a name ``text_w`` x ``text_h`` pixels on the largest part of
-    ``region``: the deepest point where the name fits inside the image (in height too when
-    ``fit_height``: a name of several lines) and clears every box in ``placed``. None when the
-    part is smaller than ``MIN_LABELLED`` of ``size``, or when no point will do (a name written
-    over another helps no one; the legend still lists the class)."""
+    ``region``: the deepest point where it fits inside the image (in height too when
+    ``fit_height``) and clears every box in ``placed``. None when the part is under
+    ``MIN_LABELLED`` of ``size`` or no point will do (a name over another helps no one)."""
     from scipy import ndimage
 
     parts, n = ndimage.label(region)
-    if n == 0:
-        return None
-    sizes = ndimage.sum(np.ones(region.shape), parts, range(1, n + 1))
+    sizes = ndimage.sum(np.ones(region.shape), parts, range(1, n + 1)) if n else np.zeros(1)
     if sizes.max() < MIN_LABELLED * size:
         return None
     largest = np.pad(parts == 1 + int(np.argmax(sizes)), 1)  # the border counts as edge
