@@ -62,21 +62,6 @@ def test_summarize_matches_train_evaluate(tmp_path):
     assert abs(ours["pixel_acc"] - float(ref["pixel_acc"])) < 1e-6
 
 
-def test_mean_and_spread_is_the_sample_standard_deviation():
-    mean, spread = evaluation.mean_and_spread([0.2, 0.4, 0.6])
-    assert abs(mean - 0.4) < 1e-12 and abs(spread - 0.2) < 1e-12
-    assert evaluation.mean_and_spread([0.3]) == (0.3, 0.0)
-
-
-def test_compare_over_seeds_states_only_clear_and_consistent_differences():
-    clear = evaluation.compare_over_seeds([0.40, 0.41, 0.42], [0.50, 0.52, 0.51])
-    assert clear["clear"] and clear["every_seed"] and abs(clear["diff"] - 0.1) < 1e-9
-    noisy = evaluation.compare_over_seeds([0.40, 0.50, 0.45], [0.47, 0.44, 0.52])
-    assert not noisy["clear"] and not noisy["every_seed"]
-    lower = evaluation.compare_over_seeds([0.5, 0.6, 0.7], [0.4, 0.5, 0.65])
-    assert lower["every_seed"] and lower["diff"] < 0 and not lower["clear"]
-
-
 def test_bootstrap_interval_matches_a_plain_loop_and_brackets_the_estimate():
     from course_utils.metrics import scores_from_matrix
 

@@ -11,11 +11,9 @@ from . import checkpoints, comparison, pretrain, recipes
 from .cache import predictions
 from .evaluation import (
     bootstrap_miou,
-    compare_over_seeds,
     full_image_loader,
     image_counts,
     iou_of_matrices,
-    mean_and_spread,
     miou_of_matrices,
     region_matrices,
     summarize,
@@ -24,9 +22,9 @@ from .evaluation import (
 from .loop import evaluate, fit, predict
 
 __all__ = [
-    "evaluate", "fit", "predict", "bootstrap_miou", "compare_over_seeds", "full_image_loader",
+    "evaluate", "fit", "predict", "bootstrap_miou", "full_image_loader",
     "image_counts", "iou_of_matrices",
-    "mean_and_spread", "miou_of_matrices", "region_matrices", "summarize",
+    "miou_of_matrices", "region_matrices", "summarize",
     "summarize_classifier", "predictions",
     "checkpoints", "comparison", "pretrain", "recipes",
 ]

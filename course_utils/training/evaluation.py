@@ -116,22 +116,3 @@ def bootstrap_miou(matrices: torch.Tensor, n_boot: int = 2000, level: float = 0.
     mious = miou_of_matrices(resampled)
     tail = (1 - level) / 2
     return float(mious.quantile(tail)), float(mious.quantile(1 - tail))
-
-
-def mean_and_spread(values) -> tuple[float, float]:
-    """Mean and sample standard deviation (``ddof=1``, 0 for one value) of a score over seeds."""
-    v = torch.as_tensor([float(x) for x in values], dtype=torch.float64)
-    if v.numel() == 0:
-        raise ValueError("mean_and_spread: no values")
-    return float(v.mean()), float(v.std()) if v.numel() > 1 else 0.0
-
-
-def compare_over_seeds(a, b) -> dict:
-    """How ``b`` differs from ``a`` (one value per seed, paired). ``clear``: the means differ
-    by more than twice the larger spread (the course's bar for stating a difference);
-    ``every_seed``: ``b > a`` (or ``b < a``) holds seed by seed."""
-    (ma, sa), (mb, sb) = mean_and_spread(a), mean_and_spread(b)
-    diff, spread = mb - ma, max(sa, sb)
-    signs = {(y > x) - (y < x) for x, y in zip(a, b, strict=True)}
-    return {"diff": diff, "spread": spread, "clear": abs(diff) > 2 * spread,
-            "every_seed": signs in ({1}, {-1})}

@@ -32,8 +32,8 @@ def check_focal_value(answer, p: float, y: int, alpha: float, gamma: float) -> N
 def check_weighted_ce(answer, logits, target, weight, ignore_index: int = 255) -> None:
     """``answer`` should be PyTorch's weighted mean cross-entropy of the example."""
     expected = F.cross_entropy(logits.double(), target, weight.double(), ignore_index=ignore_index)
-    hint = ("sum of w[y] * (-log softmax) over the non-void pixels, divided by the sum of "
-            "their weights w[y] (not by the number of pixels)")
+    hint = ("leave the void pixel out, then reread section 3's 'How PyTorch averages a "
+            "weighted loss': what does the weighted sum get divided by?")
     check_value(answer, expected, "weighted cross-entropy", hint, rtol=1e-3)
 
 
@@ -42,7 +42,7 @@ def check_median_weights(answer, counts) -> None:
     c = torch.as_tensor(counts, dtype=torch.float64)
     f = c / c.sum()
     expected = f.median() / f
-    check_value(answer, expected, "median-frequency weights",
+    check_value(answer, expected, "median-frequency weights (all-pixel frequencies)",
                 "turn the counts into class frequencies first, then weight each class as the "
                 "median-frequency section defines it", rtol=1e-3)
 
