@@ -68,7 +68,8 @@ nbval-other-cpu: install
 verify: install
 	$(PY) -m course_utils.reference --verify
 
-# Retrain every reference model from its recorded config (CPU: about 1.5 h on 2 cores).
+# Retrain every reference model from its recorded config (this 2-core CPU: about 12 h, resumable;
+# README.md, "Reference models").
 reference: install
 	$(PY) -m course_utils.reference
 	$(PY) tools/readme_tables.py
