@@ -22,6 +22,7 @@ PACKAGES = {
     "ipywidgets": "pip install 'ipywidgets>=8.1'",
     "torchmetrics": "pip install 'torchmetrics>=1.4'",
     "pandas": "pip install 'pandas>=2.1'",  # d2l.torch imports it
+    "nbformat": "pip install 'nbformat>=5.10'",  # course_utils.classroom reads notebooks
     "d2l": "pip install --no-deps d2l==1.0.3",
     "course_utils": "pip install --no-deps -e .   (in the course folder)",
 }
