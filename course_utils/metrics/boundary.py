@@ -34,7 +34,8 @@ def boundary_mask(label: torch.Tensor, width: int = 3) -> torch.Tensor:
     """
     _check(width, label=label)
     x = label.reshape(-1, 1, *label.shape[-2:]).float()  # labels <= 255 are exact in float32
-    return (_square_max(x, width, pad=-1.0) != -_square_max(-x, width, pad=-256.0)).reshape(
+    inf = float("inf")  # the outside ignored: it is never a window's max
+    return (_square_max(x, width, pad=-inf) != -_square_max(-x, width, pad=-inf)).reshape(
         label.shape)
 
 
