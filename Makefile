@@ -68,7 +68,7 @@ nbval-other-cpu: install
 verify: install
 	$(PY) -m course_utils.reference --verify
 
-# Retrain every reference model from its recorded config (this 2-core CPU: about 12 h, resumable;
+# Retrain every reference model from its recorded config (this 2-core CPU: about 13 h, resumable;
 # README.md, "Reference models").
 reference: install
 	$(PY) -m course_utils.reference
