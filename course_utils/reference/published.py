@@ -55,9 +55,10 @@ DEEPLABV3_OUTPUT_STRIDE = Published(
 DEEPLABV3_TRAIN_STRIDE = Published(
     source="Chen, Papandreou, Schroff and Adam, Rethinking Atrous Convolution for Semantic "
            "Image Segmentation (DeepLabv3), 2017, Table 1 (arXiv:1706.05587)",
-    measured_on="ResNet-50 pretrained on ImageNet with a cascade of atrous blocks (block7, no "
-                "ASPP), trained and evaluated at each output stride on 10,582 VOC 2012 + SBD "
-                "images (513 x 513 crops); scored on VOC 2012 val, single scale",
+    measured_on="ResNet-50 pretrained on ImageNet with a cascade of atrous blocks (its last "
+                "block copied as blocks 5 to 7, no ASPP), trained and evaluated at each output "
+                "stride on 10,582 VOC 2012 + SBD images (513 x 513 crops); scored on VOC 2012 "
+                "val, single scale",
     columns=("mIoU (%)",),
     rows={"trained at OS 32": (70.06,), "trained at OS 16": (73.88,), "trained at OS 8": (75.18,)},
 )
