@@ -24,19 +24,33 @@ ROOT = Path(__file__).resolve().parent.parent
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
 
+def run(nb, folder: Path, timeout: float = 900, until: float | None = None,
+        env: dict | None = None) -> float:
+    """Execute the notebook ``nb`` (in memory) in a fresh kernel, working directory ``folder``,
+    each cell within ``timeout`` seconds and, with ``until`` (a ``time.perf_counter()`` value),
+    the whole notebook by then; ``env``: the kernel's environment (default: this process's).
+    Timing and widget state are dropped; returns the seconds."""
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+
+    def limit(_cell) -> float:
+        return timeout if until is None else max(1.0, min(timeout, until - time.perf_counter()))
+
+    client = NotebookClient(nb, timeout_func=limit, kernel_name="python3", record_timing=False,
+                            store_widget_state=False, resources={"metadata": {"path": str(folder)}})
+    start = time.perf_counter()
+    try:
+        client.execute(**({} if env is None else {"env": env}))
+    finally:
+        for cell in nb.cells:
+            cell.metadata.pop("execution", None)
+        nb.metadata.pop("widgets", None)
+    return time.perf_counter() - start
+
+
 def execute(path: Path, timeout: int = 900) -> float:
     """Execute one notebook in place; return the seconds it took."""
     nb = nbformat.read(path, as_version=4)
-    nb.metadata["kernelspec"] = dict(KERNELSPEC)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
-                            store_widget_state=False,
-                            resources={"metadata": {"path": str(path.parent)}})
-    start = time.perf_counter()
-    client.execute()
-    seconds = time.perf_counter() - start
-    for cell in nb.cells:
-        cell.metadata.pop("execution", None)
-    nb.metadata.pop("widgets", None)
+    seconds = run(nb, path.parent, timeout)
     nbformat.write(nb, path)
     return seconds
 

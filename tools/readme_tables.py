@@ -6,12 +6,14 @@
 
 Each block sits between HTML-comment markers, so the numbers shown come from the data and the
 manifest and cannot drift: ``STATS`` from :func:`course_utils.data.synth.stats`, ``REFERENCE``
-from ``reference/manifest.json``, ``BASELINES`` from :mod:`course_utils.metrics.baselines`.
+from ``reference/manifest.json``, ``BASELINES`` from :mod:`course_utils.metrics.baselines`,
+``GPU`` from the prepared GPU check's ``benchmarks/results/gpu.json`` (``tools/gpu_check.py``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -25,6 +27,8 @@ README = REPO_ROOT / "data" / "README.md"
 STATS = ("<!-- STATS -->", "<!-- /STATS -->")
 REFERENCE = ("<!-- REFERENCE -->", "<!-- /REFERENCE -->")
 BASELINES = ("<!-- BASELINES -->", "<!-- /BASELINES -->")
+GPU = ("<!-- GPU -->", "<!-- /GPU -->")
+GPU_RESULTS = REPO_ROOT / "benchmarks" / "results" / "gpu.json"
 
 
 MODEL_NAMES = {
@@ -90,10 +94,43 @@ def training_minutes(entry: dict) -> float:
     return sum(h["seconds"] for h in entry["history"]) / 60
 
 
-def blocks(baselines: bool = False, root=MINI_VOC_DIR, manifest: dict | None = None) -> dict:
+def gpu_table(report: dict | None) -> str:
+    """What the prepared GPU check measured (``tools/gpu_check.py``), or that nothing is
+    recorded: each notebook's live run in the profile it ran, then each benchmark's outcome."""
+    if report is None:
+        return ("No GPU run is recorded yet: `python tools/gpu_check.py` (see its docstring) runs "
+                "the full profile of notebooks 04-06 and the GPU benchmarks on a CUDA machine.")
+    m = report["machine"]
+    lines = [f"{m['date']}, {m['gpu'] or 'no GPU (a dry run)'}, {m['cpus']} CPU cores, torch "
+             f"{m['torch']}; profile `{report['profile']}`, each notebook from a fresh kernel "
+             "and an empty checkpoint folder.", "",
+             "| notebook | cells run | crop | batch | epochs | training images | "
+             "val mIoU, last epoch | val mIoU, best epoch | images/s (epochs, validation "
+             "included) | peak GPU memory (GiB) | seconds |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, r in report["notebooks"].items():
+        if "error" in r:
+            lines.append(f"| {name} | did not finish: {r['error'].splitlines()[-1][:120]} "
+                         "| | | | | | | | | |")
+            continue
+        mem = "-" if r["peak_memory_gib"] is None else f"{r['peak_memory_gib']:.1f}"
+        settings = r["settings"]
+        lines.append(f"| {name} | {r['cells']} | {settings['crop']} | {settings['batch_size']} | "
+                     f"{r['epochs']} | {r['train_images']:,} | {r['val_miou']:.3f} | "
+                     f"{r['best_val_miou']:.3f} | {r['images_per_s']:.0f} | {mem} | "
+                     f"{r['wall_seconds']:.0f} |")
+    for script, r in report["benchmarks"].items():
+        outcome = r.get("error") or f"exit {r['returncode']}: {' '.join(r['tail'])[-300:]}"
+        lines.append(f"\n`benchmarks/{script}` on the GPU: {outcome}")
+    return "\n".join(lines)
+
+
+def blocks(baselines: bool = False, root=MINI_VOC_DIR, manifest: dict | None = None,
+           gpu: Path = GPU_RESULTS) -> dict:
     """The body of every generated block, keyed by its markers."""
     out = {STATS: stats_markdown(stats(root)),
-           REFERENCE: reference_table(manifest or read_manifest())}
+           REFERENCE: reference_table(manifest or read_manifest()),
+           GPU: gpu_table(json.loads(gpu.read_text()) if gpu.exists() else None)}
     if baselines:
         from course_utils.metrics import baselines as colour
 
