@@ -48,7 +48,7 @@ NOTEBOOKS = ("04-fcn", "05-unet", "06-deeplab")
 BENCHES = ("bench_train.py", "bench_metrics.py", "bench_models.py")
 MARK = "GPU_CHECK "  # the line the probe cell prints
 # Appended to each notebook for this check only: what its live run (``history``, after
-# ``training.fit``) measured, and the peak GPU memory of the whole notebook.
+# ``training.fit``) measured, and the peak GPU memory of the cells run.
 PROBE = """\
 import json as _json
 import torch as _torch
@@ -138,6 +138,7 @@ def check_bench(script: str, out: Path, timeout: float, env: dict | None = None)
 
 
 def machine() -> dict:
+    """What ran the check: GPU (None without CUDA), CPU cores, Python, torch, date."""
     import torch
 
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
