@@ -9,11 +9,12 @@ notebooks and the benchmarks' pages come back beside it (``bench.tar.gz``).
     python tools/gpu_check.py --out DIR                  # on the GPU machine
     python tools/gpu_check.py --out DIR --allow-cpu --profile fast --skip-bench   # a dry run
 
-On a machine without nbclient, nbformat or ipykernel, carry them as wheels. Here (online), once::
+On a machine without nbclient, nbformat, ipykernel or d2l, carry them as wheels. Here, once::
 
     python -m pip download -d .whl --only-binary=:all: --python-version 3.12 \\
         --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 \\
         nbclient nbformat ipykernel
+    python -m pip download -d .whl --no-deps d2l==1.0.3   # bench_train compares with d2l
 
 There: ``python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl &&
 PYTHONPATH=/tmp/site:$PWD python3 tools/gpu_check.py --out $OUT``. Then, here, copy ``gpu.json``

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The prepared GPU check (tools/gpu_check.py), step by step:
-#   bash tools/gpu_check.sh wheels     # here, online: nbclient, nbformat, ipykernel as wheels in .whl/
+#   bash tools/gpu_check.sh wheels     # here, online: nbclient, nbformat, ipykernel, d2l as wheels
 #   bash tools/gpu_check.sh stage      # here: leave the two shipped segmentation models out of
 #                                      # what a 64 MiB device copy takes (untracked, and ignored)
 #   device: bash tools/gpu_check.sh run --live-run-only     (carry .whl; $OUT set there)
@@ -17,6 +17,7 @@ wheels)
     rm -rf .whl && python3 -m pip download -q -d .whl --only-binary=:all: --python-version 3.12 \
         --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 \
         --platform manylinux_2_17_x86_64 nbclient nbformat ipykernel
+    python3 -m pip download -q -d .whl --no-deps d2l==1.0.3  # bench_train compares with it
     # the GPU machine's image already has these: keep its versions
     rm -f .whl/{attrs,packaging,psutil,pygments,python_dateutil,typing_extensions}-*.whl
     du -sh .whl ;;
