@@ -81,6 +81,5 @@ def check_boundary_ratio(answer, preds, truths, width: int = 3) -> None:
                                                                        width=width)
     report(close(answer, expected, atol=1e-6, rtol=0),
            "boundary IoU as a share of the fill_void prediction's, per class",
-           "the fill_void prediction's is computed like biou: one metrics.boundary_iou over all "
-           "the images, with fill_void(truth) as the prediction; divide the model's per-class "
-           "boundary IoU by it")
+           "pool the counts over all the images, as biou does, rather than averaging "
+           "per-image scores, for the reference as for the model")
