@@ -8,9 +8,17 @@ import json
 import pytest
 import torch
 
-from course_utils.reference import compare
-from course_utils.reference.manifest import COUNTS_DIR, FORMAT, ReferenceModelError, save_counts
-from course_utils.training import comparison, image_counts
+from course_utils import runtime
+from course_utils.data import MINI_VOC_DIR, find_voc_root
+from course_utils.reference import compare, runs
+from course_utils.reference.manifest import (
+    COUNTS_DIR,
+    FORMAT,
+    ReferenceModelError,
+    manifest_file,
+    save_counts,
+)
+from course_utils.training import comparison, image_counts, recipes
 
 
 def _run_counts(seed: int, noise: float, n: int = 16, size=(9, 11)):
@@ -65,3 +73,28 @@ def test_missing_runs_say_which_and_how_to_train_them(manifest):
     assert compare.run_names("good@os8", manifest_path=manifest)[0] == "good-seed0@os8"
     with pytest.raises(ReferenceModelError, match="good-seed1@os8"):
         compare.seed_scores("good@os8", manifest_path=manifest)
+
+
+def _first_batch(name: str):
+    """What the reference run ``name`` starts from after seeding, as ``run_one`` builds it: its
+    first batch indices, its first batch of crops and its network's starting weights."""
+    cfg = recipes.RUNS[name]
+    setup = (cfg, find_voc_root(MINI_VOC_DIR), manifest_file())  # the shipped encoder
+    runtime.set_seed(cfg["seed"])
+    loader, net, _ = runs.segment_setup(*setup)
+    order = next(iter(loader.batch_sampler))  # a first shuffle (draws on the loader's generator)
+    return order, next(iter(loader)), net.state_dict()
+
+
+def test_a_seed_pairs_the_loss_recipes_crop_for_crop_and_the_two_starts_by_image_order():
+    """07 says its losses' runs share starting weights and crops seed by seed; 04 and 05 say a
+    seed shares only the image order (and the head's start) once the networks or starts differ."""
+    order, (images, labels), weights = _first_batch("fcn8s-seed0")
+    focal_order, (focal_images, focal_labels), focal_weights = _first_batch("fcn8s-focal-seed0")
+    assert focal_order == order and torch.equal(focal_images, images)
+    assert torch.equal(focal_labels, labels)
+    assert all(torch.equal(weights[k], focal_weights[k]) for k in weights)
+    random_order, (random_images, _), random_weights = _first_batch("fcn8s-random-seed0")
+    assert random_order == order and not torch.equal(random_images, images)
+    heads = [k for k in weights if k.startswith("score") or k.startswith("up")]
+    assert heads and all(torch.equal(weights[k], random_weights[k]) for k in heads)

@@ -79,9 +79,12 @@ def _pretrain(name, cfg, report, device, work_dir):
                  "val": evaluate_encoder(net, heldout_dl)}
 
 
-def _segment(name, cfg, report, device, root, work_dir, manifest_path):
-    """A segmentation run: trained on crops of the train split, scored on whole val images;
-    from the course's encoder when its model's ``init`` says so."""
+def segment_setup(cfg: dict, root, manifest_path) -> tuple[DataLoader, torch.nn.Module, object]:
+    """A segmentation run's training batches, network (from the course's encoder when its
+    model's ``init`` says so) and loss, built in the order the run draws from torch's generator
+    after seeding. The seed fixes the image order; two recipes that build the same network from
+    the same start also get the same starting weights and random crops (07's losses), while
+    loading the encoder, or another network, uses up the generator differently."""
     dataset = crop_dataset(root, "train", cfg["crop"], cfg["resize"], cache=True)
     train_dl = DataLoader(dataset, cfg["batch_size"], shuffle=True, drop_last=True,
                           generator=torch.Generator().manual_seed(cfg["seed"]),
@@ -89,7 +92,14 @@ def _segment(name, cfg, report, device, root, work_dir, manifest_path):
     net = build_model(cfg["model"])
     if cfg["model"].get("init") == "encoder":
         load_encoder_(net, encoder_weights(manifest_path))
-    history = fit(net, train_dl, loss=build_loss(cfg["loss"], root), epochs=cfg["epochs"],
+    return train_dl, net, build_loss(cfg["loss"], root)
+
+
+def _segment(name, cfg, report, device, root, work_dir, manifest_path):
+    """A segmentation run: trained on crops of the train split, scored on whole val images;
+    from the course's encoder when its model's ``init`` says so."""
+    train_dl, net, loss = segment_setup(cfg, root, manifest_path)
+    history = fit(net, train_dl, loss=loss, epochs=cfg["epochs"],
                   lr=cfg["lr"], optimizer=cfg["optimizer"], schedule=cfg["schedule"],
                   device=device, checkpoint=_work_dir(work_dir) / f"{name}.pt", config=cfg,
                   progress=False, on_epoch=lambda entry: report((name, entry["epoch"])),
