@@ -1,14 +1,15 @@
 """Recipes compared the way the course states results (notebooks 04-07 and 09).
 
 A recipe (``"fcn8s"``, ``"fcn8s-focal"``, ``"deeplab-os16@os8"``: the stride-16 DeepLab scored at
-stride 8) has three seeded runs and one run at twice the epochs (but the random-start control
-``fcn8s-random``, compared at equal budget by design). :func:`compare` pairs two
-recipes seed by seed (a seed fixes the order of the training images; two recipes that build the
-same network also share its new layers' starting weights, and its random crops too when both
-start the same way, as 07's losses do) and resamples the validation images for an interval
-(:func:`course_utils.training.comparison.paired_comparison`); a difference is
-stated only when every seed agrees and the interval excludes zero. :func:`doubled` says whether
-the seeds had converged: the doubled run should gain less than :data:`CONVERGED` over them.
+stride 8) has three seeded runs and one run at twice the epochs (except the random-start
+control ``fcn8s-random``: compared at equal budget by design, it has no doubled run).
+:func:`compare` pairs two recipes seed by seed (a seed fixes the order of the training images;
+two recipes that build the same network also share its new layers' starting weights, and its
+random crops too when both start the same way, as 07's losses do) and resamples the validation
+images for an interval (:func:`course_utils.training.comparison.paired_comparison`); a
+difference is stated only when every seed agrees and the interval excludes zero.
+:func:`doubled` says whether the seeds had converged: the doubled run should gain less than
+:data:`CONVERGED` over them.
 """
 
 from __future__ import annotations
