@@ -53,7 +53,7 @@ def check_band_share(band_share, preds, truths, width: int = 3) -> None:
 def _class_intervals(per_image: torch.Tensor, n_boot: int = 2000, seed: int = 0,
                     level: float = 0.95) -> torch.Tensor:
     """``(C - 1, 2)`` bootstrap intervals over images of each object class's IoU (resamples
-    where a class is absent are left out)."""
+    where a class is in neither truth nor prediction, so its IoU is NaN, are left out)."""
     weights = resample_weights(len(per_image), n_boot, seed)
     m = torch.einsum("bn,ncd->bcd", weights, per_image.double())
     iou = iou_of_matrices(m)[:, 1:]
@@ -69,7 +69,7 @@ def check_class_intervals(answer, per_image: torch.Tensor) -> None:
            "95 % intervals over images of the 20 object classes' IoU",
            f"a ({len(expected)}, 2) tensor, low then high; each resample's matrix is the "
            "weighted sum of the per-image matrices; IoU = diagonal / (row + column - "
-           "diagonal), NaN where a class is absent; torch.nanquantile over the resamples")
+           "diagonal), NaN where the union is 0; torch.nanquantile over the resamples")
 
 
 def check_boundary_ratio(answer, preds, truths, width: int = 3) -> None:
