@@ -59,6 +59,28 @@ def test_reference_interrupted_says_in_one_line_how_to_resume(monkeypatch, capsy
     assert err == "interrupted; run the same command to resume\n"
 
 
+def test_reference_calibrate_trains_and_lists_the_calibration_runs_into_their_file(
+        monkeypatch, capsys):
+    import importlib
+
+    from course_utils.reference.manifest import calibration_file, manifest_file
+    from course_utils.training.recipes import CALIBRATION, RUNS
+
+    cli = importlib.import_module("course_utils.reference.__main__")
+    calls = []
+
+    def record(names, workers, device, manifest_path, runs):
+        calls.append((names, manifest_path, runs))
+        return {"runs": runs, "wall_seconds": 0.0}
+
+    monkeypatch.setattr(cli, "train_all", record)
+    assert cli.main(["--calibrate"]) == 0 and cli.main([]) == 0
+    assert calls == [(None, calibration_file(), CALIBRATION), (None, manifest_file(), RUNS)]
+    assert capsys.readouterr().out.startswith("wrote reference/calibration.json")
+    assert cli.main(["--calibrate", "--list"]) == 0
+    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()] == list(CALIBRATION)
+
+
 def test_an_interrupted_reference_command_stops_its_workers_at_once():
     """Ctrl-C in the main process (here raised where it lands, while recording the first run)
     stops the other workers instead of letting them train every queued run first."""

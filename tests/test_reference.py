@@ -433,3 +433,45 @@ def test_each_record_merges_into_the_manifest_on_disk(trained, voc_root, tmp_pat
     assert "unet" not in runs and runs["other"] == {"config": "another command's"}
     assert runs["fcn"] == {"config": "first"} and runs["unet-focal"] == {"config": "second"}
     assert list(runs) == sorted(runs)
+
+
+def test_calibration_runs_train_into_their_own_manifest_from_the_encoder_beside(
+        trained, voc_root, tmp_path):
+    """``--calibrate`` writes calibration.json beside the manifest and leaves the manifest as
+    it was; a calibration run starts from the encoder that the manifest beside it ships."""
+    path, manifest = _copy(trained, tmp_path)
+    calib = {"calib-fcn": {**TINY["fcn"], "ship": False}}
+    out = reference_runs.train_all(None, workers=1, device="cpu", root=voc_root,
+                                   manifest_path=reference.calibration_file(path), runs=calib,
+                                   work_dir=tmp_path / "work")
+    assert json.loads(path.read_text()) == manifest
+    assert set(out["runs"]) == {"calib-fcn"} and "file" not in out["runs"]["calib-fcn"]
+    assert reference.read_manifest(tmp_path / "calibration.json")["runs"] == out["runs"]
+    assert (tmp_path / reference.COUNTS_DIR / "calib-fcn.npz").is_file()
+    # the same recipe as the recorded fcn run: the same start, so the same scores
+    assert out["runs"]["calib-fcn"]["val"] == manifest["runs"]["fcn"]["val"]
+
+
+def test_calibration_runs_change_only_the_budget_learning_rate_or_batch_of_fcn8s_seed0():
+    base = recipes.RUNS["fcn8s-seed0"]
+    assert recipes.CALIBRATION and not set(recipes.CALIBRATION) & set(recipes.RUNS)
+    for name, cfg in recipes.CALIBRATION.items():
+        changed = {k for k in base.keys() | cfg.keys() if base.get(k) != cfg.get(k)}
+        assert changed and changed <= {"epochs", "lr", "batch_size"}, name
+
+
+def test_the_shipped_calibration_record_matches_its_recipes_and_counts():
+    """Each recorded calibration run was trained on its current recipe, on one CPU thread, and
+    its saved per-image counts add up to the mIoU it records."""
+    from course_utils.training import comparison
+
+    path = reference.calibration_file()
+    runs = reference.read_manifest(path)["runs"]
+    assert runs and set(runs) <= set(recipes.CALIBRATION)
+    assert reference.read_manifest(path)["data"] == reference.read_manifest()["data"]
+    for name, entry in runs.items():
+        assert entry["config"] == recipes.CALIBRATION[name], name
+        assert (entry["device"], entry["threads"]) == ("cpu", 1)
+        assert len(entry["history"]) == entry["config"]["epochs"]
+        counts = reference.load_counts(name, path)
+        assert float(comparison.score(counts)) == pytest.approx(entry["val"]["miou"], abs=1e-6)

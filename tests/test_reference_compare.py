@@ -98,3 +98,26 @@ def test_a_seed_pairs_the_loss_recipes_crop_for_crop_and_the_two_starts_by_image
     assert random_order == order and not torch.equal(random_images, images)
     heads = [k for k in weights if k.startswith("score") or k.startswith("up")]
     assert heads and all(torch.equal(weights[k], random_weights[k]) for k in heads)
+
+
+def test_calibration_lists_fcn8s_seed0_then_each_recorded_calibration_run(tmp_path):
+    """Rows in order: the 32- and 64-epoch runs of the manifest, then the calibration runs
+    recorded beside it (one not yet recorded is left out), each scored from its counts."""
+    recorded = ["fcn8s-seed0", "fcn8s-x2"] + list(recipes.CALIBRATION)[:2]
+    configs = {**recipes.RUNS, **recipes.CALIBRATION}
+    for i, name in enumerate(recorded):
+        save_counts(_run_counts(0, 0.4 / (i + 1)), tmp_path / COUNTS_DIR / f"{name}.npz")
+    for file, names in (("manifest.json", recorded[:2]), ("calibration.json", recorded[2:])):
+        runs = {n: {"config": configs[n], "history": [{"seconds": 1800.0}] * 2} for n in names}
+        (tmp_path / file).write_text(json.dumps({"format": FORMAT, "runs": runs}))
+    rows = compare.calibration(manifest_path=tmp_path / "manifest.json")
+    assert [r["run"] for r in rows] == recorded
+    assert [r["epochs"] for r in rows] == [configs[n]["epochs"] for n in recorded]
+    assert [(r["lr"], r["batch_size"]) for r in rows] == [
+        (configs[n]["lr"], configs[n]["batch_size"]) for n in recorded]
+    assert all(r["hours"] == 1.0 for r in rows)
+    by_hand = [float(comparison.score(_run_counts(0, 0.4 / (i + 1)))) for i in range(4)]
+    assert [r["miou"] for r in rows] == pytest.approx(by_hand)
+    (tmp_path / "calibration.json").unlink()
+    with pytest.raises(ReferenceModelError, match=r"calibration.json is missing: .*--calibrate"):
+        compare.calibration(manifest_path=tmp_path / "manifest.json")

@@ -5,6 +5,7 @@
     python -m course_utils.reference --verify   # re-evaluate the shipped files (make test)
     python -m course_utils.reference --rescore deeplab-os16-seed0   # its other strides again
     python -m course_utils.reference --list
+    python -m course_utils.reference --calibrate   # the calibration runs not yet recorded
 """
 
 import argparse
@@ -12,9 +13,16 @@ import json
 import sys
 
 from course_utils.runtime import relpath
-from course_utils.training.recipes import RUNS
+from course_utils.training.recipes import CALIBRATION, RUNS
 
-from .manifest import COMMAND, VERIFY_TOLERANCE, ReferenceModelError, manifest_file, verify
+from .manifest import (
+    COMMAND,
+    VERIFY_TOLERANCE,
+    ReferenceModelError,
+    calibration_file,
+    manifest_file,
+    verify,
+)
 from .runs import rescore, train_all
 
 
@@ -29,12 +37,16 @@ def main(argv=None) -> int:
     p.add_argument("--rescore", nargs="+", metavar="NAME",
                    help="score these recorded runs again at their other output strides, from "
                         "their checkpoints (after a change to at_output_stride)")
+    p.add_argument("--calibrate", action="store_true",
+                   help="train the calibration runs (how far the recipe is from converged) "
+                        "into their own manifest, calibration.json, instead")
     p.add_argument("--workers", type=int, default=None,
                    help="parallel single-thread processes on a CPU (default: 2 or fewer)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: the best available)")
     args = p.parse_args(argv)
+    runs, path = (CALIBRATION, calibration_file()) if args.calibrate else (RUNS, manifest_file())
     if args.list:
-        for name, cfg in RUNS.items():
+        for name, cfg in runs.items():
             print(f"{name:<22} {json.dumps(cfg)}")
         return 0
     if args.rescore:
@@ -58,11 +70,12 @@ def main(argv=None) -> int:
                   f"reproduced within {VERIFY_TOLERANCE}")
         return 1 if problems else 0
     try:
-        manifest = train_all(args.only, args.workers, args.device)
+        manifest = train_all(args.only, args.workers, args.device, manifest_path=path,
+                             runs=runs)
     except KeyboardInterrupt:
         print("interrupted; run the same command to resume", file=sys.stderr)
         return 130
-    print(f"wrote {relpath(manifest_file())} ({len(manifest['runs'])} runs, "
+    print(f"wrote {relpath(path)} ({len(manifest['runs'])} runs, "
           f"{manifest['wall_seconds'] / 60:.1f} min)")
     return 0
 

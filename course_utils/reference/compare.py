@@ -9,17 +9,26 @@ random crops too when both start the same way, as 07's losses do) and resamples 
 images for an interval (:func:`course_utils.training.comparison.paired_comparison`); a
 difference is stated only when every seed agrees and the interval excludes zero.
 :func:`doubled` says whether the seeds had converged: the doubled run should gain less than
-:data:`CONVERGED` over them.
+:data:`CONVERGED` over them; :func:`calibration` shows how far FCN-8s is from that.
 """
 
 from __future__ import annotations
 
 import statistics
 
+from course_utils.runtime import relpath
 from course_utils.training.comparison import paired_comparison, score
-from course_utils.training.recipes import SEEDS
+from course_utils.training.recipes import CALIBRATION, SEEDS
 
-from .manifest import ReferenceModelError, load_counts, read_manifest, split_scoring
+from .manifest import (
+    COMMAND,
+    ReferenceModelError,
+    calibration_file,
+    load_counts,
+    manifest_file,
+    read_manifest,
+    split_scoring,
+)
 
 CONVERGED = 0.01  # the doubled run's largest gain over the seeds' mean that counts as converged
 NAMES = {"miou": "mIoU", "pixel_acc": "pixel accuracy", "boundary_iou": "boundary IoU"}
@@ -53,6 +62,29 @@ def doubled(recipe: str, metric: str = "miou", manifest_path=None) -> dict:
     mean = statistics.fmean(seed_scores(recipe, metric, manifest_path))
     return {"recipe": recipe, "metric": metric, "seeds_mean": mean, "x2": x2,
             "gain": x2 - mean, "converged": x2 - mean < CONVERGED}
+
+
+def calibration(metric: str = "miou", manifest_path=None) -> list[dict]:
+    """FCN-8s seed 0 on the reference recipe at 32 and 64 epochs (``fcn8s-seed0``,
+    ``fcn8s-x2``), then each recorded calibration run (:data:`CALIBRATION`: longer, a higher
+    learning rate, a smaller batch): its epochs, peak learning rate, batch size, single-thread
+    training hours and ``metric`` on the whole validation split."""
+    calibrated = calibration_file(manifest_path)
+    if not calibrated.is_file():
+        raise ReferenceModelError(f"{relpath(calibrated)} is missing: run `{COMMAND} "
+                                  "--calibrate` to train the calibration runs")
+    recorded = read_manifest(calibrated)["runs"]
+    rows = []
+    for source, names in ((manifest_file(manifest_path), ["fcn8s-seed0", "fcn8s-x2"]),
+                          (calibrated, [n for n in CALIBRATION if n in recorded])):
+        runs = read_manifest(source)["runs"]
+        for name in names:
+            cfg = runs[name]["config"]
+            rows.append({"run": name, "epochs": cfg["epochs"], "lr": cfg["lr"],
+                         "batch_size": cfg["batch_size"],
+                         "hours": sum(h["seconds"] for h in runs[name]["history"]) / 3600,
+                         metric: float(score(load_counts(name, source), metric))})
+    return rows
 
 
 def compare(a: str, b: str, metric: str = "miou", manifest_path=None, **kwargs) -> dict:

@@ -34,6 +34,7 @@ from course_utils.training.recipes import build_model
 MANIFEST = REPO_ROOT / "reference" / "manifest.json"
 DIR_ENV = "COURSE_REFERENCE_DIR"  # another folder for the manifest and files (default reference/)
 FORMAT = "course_utils.reference/1"
+CALIBRATION_FILE = "calibration.json"  # beside the manifest: the calibration runs
 COUNTS_DIR = "per_image"  # beside the manifest: each run's per-image counts (.npz)
 VERIFY_TOLERANCE = 1e-3  # absolute, on mIoU, pixel accuracy and every per-class IoU
 COMMAND = "python -m course_utils.reference"
@@ -49,6 +50,12 @@ def manifest_file(path=None) -> Path:
         return Path(path)
     folder = os.environ.get(DIR_ENV)
     return Path(folder) / "manifest.json" if folder else MANIFEST
+
+
+def calibration_file(manifest_path=None) -> Path:
+    """``calibration.json`` beside the manifest: the calibration runs' own manifest
+    (:data:`course_utils.training.recipes.CALIBRATION`), in the same format."""
+    return manifest_file(manifest_path).parent / CALIBRATION_FILE
 
 
 def sha256(path) -> str:
