@@ -31,6 +31,20 @@ def test_reference_table_lists_every_run_with_its_score():
         assert f"| {entry['val']['miou']:.3f} |" in row
 
 
+def test_calibration_table_lists_every_calibration_run_and_each_doublings_gain():
+    from course_utils.reference.manifest import calibration_file
+
+    manifest, calibration = read_manifest(), read_manifest(calibration_file())
+    text = readme_tables.calibration_table(manifest, calibration)
+    for name, entry in calibration["runs"].items():
+        row = next(line for line in text.splitlines() if line.startswith(f"| {name} |"))
+        assert f"| {entry['config']['epochs']} |" in row
+        assert f"| {entry['val']['miou']:.3f} | {entry['val']['boundary_iou']:.3f} |" in row
+    x2 = manifest["runs"]["fcn8s-x2"]["val"]["miou"]
+    x4 = calibration["runs"]["calib-fcn8s-x4"]["val"]["miou"]
+    assert f"64 -> 128 epochs {x4 - x2:+.3f}" in text
+
+
 def test_baseline_table_is_there_and_below_the_bar():
     text = readme_tables.README.read_text()
     begin, end = readme_tables.BASELINES

@@ -7,7 +7,9 @@
 Each block sits between HTML-comment markers, so the numbers shown come from the data and the
 manifest and cannot drift: ``STATS`` from :func:`course_utils.data.synth.stats`, ``REFERENCE``
 from ``reference/manifest.json``, ``BASELINES`` from :mod:`course_utils.metrics.baselines`,
-``GPU`` from the prepared GPU check's ``benchmarks/results/gpu.json`` (``tools/gpu_check.py``).
+``CALIBRATION`` from ``reference/calibration.json`` (``python -m course_utils.reference
+--calibrate``), ``GPU`` from the prepared GPU check's ``benchmarks/results/gpu.json``
+(``tools/gpu_check.py``).
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ from course_utils.classroom import rewrite_block
 from course_utils.data import MINI_VOC_DIR
 from course_utils.data.synth import stats, stats_markdown
 from course_utils.reference import read_manifest
+from course_utils.reference.manifest import calibration_file
 from course_utils.runtime import REPO_ROOT, relpath
 
 README = REPO_ROOT / "data" / "README.md"
 STATS = ("<!-- STATS -->", "<!-- /STATS -->")
 REFERENCE = ("<!-- REFERENCE -->", "<!-- /REFERENCE -->")
 BASELINES = ("<!-- BASELINES -->", "<!-- /BASELINES -->")
+CALIBRATION = ("<!-- CALIBRATION -->", "<!-- /CALIBRATION -->")
 GPU = ("<!-- GPU -->", "<!-- /GPU -->")
 GPU_RESULTS = REPO_ROOT / "benchmarks" / "results" / "gpu.json"
 
@@ -88,6 +92,25 @@ def reference_table(manifest: dict) -> str:
     return "\n".join(lines)
 
 
+def calibration_table(manifest: dict, calibration: dict) -> str:
+    """FCN-8s seed 0 at 32 and 64 epochs (from ``manifest``), then each calibration run: what
+    it changes and what it scores, and each doubling's gain in val mIoU."""
+    rows = [(n, manifest["runs"][n]) for n in ("fcn8s-seed0", "fcn8s-x2")]
+    rows += list(calibration["runs"].items())
+    lines = ["| run | epochs | peak lr | batch | val mIoU | boundary IoU | training minutes |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for name, e in rows:
+        c, v = e["config"], e["val"]
+        lines.append(f"| {name} | {c['epochs']} | {c['lr']:g} | {c['batch_size']} | "
+                     f"{v['miou']:.3f} | {v['boundary_iou']:.3f} | {training_minutes(e):.0f} |")
+    base = (rows[0][1]["config"]["lr"], rows[0][1]["config"]["batch_size"])
+    longer = sorted((e["config"]["epochs"], e["val"]["miou"]) for _, e in rows
+                    if (e["config"]["lr"], e["config"]["batch_size"]) == base)
+    gains = ", ".join(f"{a} -> {b} epochs {mb - ma:+.3f}"
+                      for (a, ma), (b, mb) in zip(longer, longer[1:], strict=False))
+    return "\n".join(lines + ["", f"Val mIoU gained by each doubling of the epochs: {gains}."])
+
+
 def training_minutes(entry: dict) -> float:
     """A run's training time: its epochs' recorded seconds (a run resumed from a finished
     checkpoint keeps the times of the epochs that trained it)."""
@@ -130,6 +153,8 @@ def blocks(baselines: bool = False, root=MINI_VOC_DIR, manifest: dict | None = N
     """The body of every generated block, keyed by its markers."""
     out = {STATS: stats_markdown(stats(root)),
            REFERENCE: reference_table(manifest or read_manifest()),
+           CALIBRATION: calibration_table(manifest or read_manifest(),
+                                          read_manifest(calibration_file())),
            GPU: gpu_table(json.loads(gpu.read_text()) if gpu.exists() else None)}
     if baselines:
         from course_utils.metrics import baselines as colour
