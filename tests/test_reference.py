@@ -452,10 +452,11 @@ def test_calibration_runs_train_into_their_own_manifest_from_the_encoder_beside(
     assert out["runs"]["calib-fcn"]["val"] == manifest["runs"]["fcn"]["val"]
 
 
-def test_calibration_runs_change_only_the_budget_learning_rate_or_batch_of_fcn8s_seed0():
-    base = recipes.RUNS["fcn8s-seed0"]
+def test_calibration_runs_change_only_the_budget_learning_rate_or_batch_of_a_seed0_run():
     assert recipes.CALIBRATION and not set(recipes.CALIBRATION) & set(recipes.RUNS)
     for name, cfg in recipes.CALIBRATION.items():
+        recipe = next(r for r in recipes.CALIBRATED if name.startswith(f"calib-{r}-"))
+        base = recipes.RUNS[f"{recipe}-seed0"]
         changed = {k for k in base.keys() | cfg.keys() if base.get(k) != cfg.get(k)}
         assert changed and changed <= {"epochs", "lr", "batch_size"}, name
 

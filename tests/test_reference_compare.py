@@ -100,14 +100,17 @@ def test_a_seed_pairs_the_loss_recipes_crop_for_crop_and_the_two_starts_by_image
     assert heads and all(torch.equal(weights[k], random_weights[k]) for k in heads)
 
 
-def test_calibration_lists_fcn8s_seed0_then_each_recorded_calibration_run(tmp_path):
-    """Rows in order: the 32- and 64-epoch runs of the manifest, then the calibration runs
-    recorded beside it (one not yet recorded is left out), each scored from its counts."""
+def test_calibration_lists_seed0_then_each_recorded_calibration_run_of_that_network(tmp_path):
+    """Rows in order: the recipe's 32- and 64-epoch runs of the manifest, then the calibration
+    runs of the same network recorded beside it (one not yet recorded is left out, another
+    network's goes to its own recipe), each scored from its counts."""
     recorded = ["fcn8s-seed0", "fcn8s-x2"] + list(recipes.CALIBRATION)[:2]
+    unet = ["unet-resnet18-seed0", "unet-resnet18-x2", "calib-unet-resnet18-x4"]
     configs = {**recipes.RUNS, **recipes.CALIBRATION}
-    for i, name in enumerate(recorded):
+    for i, name in enumerate(recorded + unet):
         save_counts(_run_counts(0, 0.4 / (i + 1)), tmp_path / COUNTS_DIR / f"{name}.npz")
-    for file, names in (("manifest.json", recorded[:2]), ("calibration.json", recorded[2:])):
+    for file, names in (("manifest.json", recorded[:2] + unet[:2]),
+                        ("calibration.json", recorded[2:] + unet[2:])):
         runs = {n: {"config": configs[n], "history": [{"seconds": 1800.0}] * 2} for n in names}
         (tmp_path / file).write_text(json.dumps({"format": FORMAT, "runs": runs}))
     rows = compare.calibration(manifest_path=tmp_path / "manifest.json")
@@ -116,8 +119,13 @@ def test_calibration_lists_fcn8s_seed0_then_each_recorded_calibration_run(tmp_pa
     assert [(r["lr"], r["batch_size"]) for r in rows] == [
         (configs[n]["lr"], configs[n]["batch_size"]) for n in recorded]
     assert all(r["hours"] == 1.0 for r in rows)
-    by_hand = [float(comparison.score(_run_counts(0, 0.4 / (i + 1)))) for i in range(4)]
-    assert [r["miou"] for r in rows] == pytest.approx(by_hand)
+    by_hand = [float(comparison.score(_run_counts(0, 0.4 / (i + 1)))) for i in range(7)]
+    assert [r["miou"] for r in rows] == pytest.approx(by_hand[:4])
+    rows = compare.calibration("boundary_iou", "unet-resnet18", tmp_path / "manifest.json")
+    assert [r["run"] for r in rows] == unet
+    assert [r["boundary_iou"] for r in rows] == pytest.approx(
+        [float(comparison.score(_run_counts(0, 0.4 / (i + 1)), "boundary_iou"))
+         for i in range(4, 7)])
     (tmp_path / "calibration.json").unlink()
     with pytest.raises(ReferenceModelError, match=r"calibration.json is missing: .*--calibrate"):
         compare.calibration(manifest_path=tmp_path / "manifest.json")

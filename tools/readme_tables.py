@@ -25,6 +25,7 @@ from course_utils.data.synth import stats, stats_markdown
 from course_utils.reference import read_manifest
 from course_utils.reference.manifest import calibration_file
 from course_utils.runtime import REPO_ROOT, relpath
+from course_utils.training.recipes import CALIBRATED
 
 README = REPO_ROOT / "data" / "README.md"
 STATS = ("<!-- STATS -->", "<!-- /STATS -->")
@@ -93,22 +94,30 @@ def reference_table(manifest: dict) -> str:
 
 
 def calibration_table(manifest: dict, calibration: dict) -> str:
-    """FCN-8s seed 0 at 32 and 64 epochs (from ``manifest``), then each calibration run: what
-    it changes and what it scores, and each doubling's gain in val mIoU."""
-    rows = [(n, manifest["runs"][n]) for n in ("fcn8s-seed0", "fcn8s-x2")]
-    rows += list(calibration["runs"].items())
-    lines = ["| run | epochs | peak lr | batch | val mIoU | boundary IoU | training minutes |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
-    for name, e in rows:
-        c, v = e["config"], e["val"]
-        lines.append(f"| {name} | {c['epochs']} | {c['lr']:g} | {c['batch_size']} | "
-                     f"{v['miou']:.3f} | {v['boundary_iou']:.3f} | {training_minutes(e):.0f} |")
-    base = (rows[0][1]["config"]["lr"], rows[0][1]["config"]["batch_size"])
-    longer = sorted((e["config"]["epochs"], e["val"]["miou"]) for _, e in rows
-                    if (e["config"]["lr"], e["config"]["batch_size"]) == base)
-    gains = ", ".join(f"{a} -> {b} epochs {mb - ma:+.3f}"
-                      for (a, ma), (b, mb) in zip(longer, longer[1:], strict=False))
-    return "\n".join(lines + ["", f"Val mIoU gained by each doubling of the epochs: {gains}."])
+    """For each calibrated recipe, seed 0 at 32 and 64 epochs (from ``manifest``), then its
+    recorded calibration runs: what each changes and scores, and each doubling's gain."""
+    lines = ["| run | model | epochs | peak lr | batch | val mIoU | boundary IoU | "
+             "training minutes |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    gains = []
+    for recipe in CALIBRATED:
+        base = manifest["runs"][f"{recipe}-seed0"]
+        rows = [(n, manifest["runs"][n]) for n in (f"{recipe}-seed0", f"{recipe}-x2")]
+        rows += [(n, e) for n, e in calibration["runs"].items()
+                 if e["config"]["model"] == base["config"]["model"]]
+        for name, e in rows:
+            c, v = e["config"], e["val"]
+            lines.append(f"| {name} | {MODEL_NAMES[c['model']['name']](c['model'])} | "
+                         f"{c['epochs']} | {c['lr']:g} | {c['batch_size']} | {v['miou']:.3f} | "
+                         f"{v['boundary_iou']:.3f} | {training_minutes(e):.0f} |")
+        same = [(e["config"]["epochs"], e["val"]["miou"]) for _, e in rows
+                if (e["config"]["lr"], e["config"]["batch_size"])
+                == (base["config"]["lr"], base["config"]["batch_size"])]
+        steps = sorted(same)
+        gains.append(f"{MODEL_NAMES[base['config']['model']['name']](base['config']['model'])} "
+                     + ", ".join(f"{a} -> {b} epochs {mb - ma:+.3f}"
+                                 for (a, ma), (b, mb) in zip(steps, steps[1:], strict=False)))
+    return "\n".join(lines + ["", "Val mIoU gained by each doubling of the epochs: "
+                               + "; ".join(gains) + "."])
 
 
 def training_minutes(entry: dict) -> float:

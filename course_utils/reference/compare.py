@@ -18,7 +18,7 @@ import statistics
 
 from course_utils.runtime import relpath
 from course_utils.training.comparison import paired_comparison, score
-from course_utils.training.recipes import CALIBRATION, SEEDS
+from course_utils.training.recipes import CALIBRATION, RUNS, SEEDS
 
 from .manifest import (
     COMMAND,
@@ -64,19 +64,21 @@ def doubled(recipe: str, metric: str = "miou", manifest_path=None) -> dict:
             "gain": x2 - mean, "converged": x2 - mean < CONVERGED}
 
 
-def calibration(metric: str = "miou", manifest_path=None) -> list[dict]:
-    """FCN-8s seed 0 on the reference recipe at 32 and 64 epochs (``fcn8s-seed0``,
-    ``fcn8s-x2``), then each recorded calibration run (:data:`CALIBRATION`: longer, a higher
+def calibration(metric: str = "miou", recipe: str = "fcn8s", manifest_path=None) -> list[dict]:
+    """Seed 0 of ``recipe`` at 32 and 64 epochs (``<recipe>-seed0``, ``<recipe>-x2``), then
+    each recorded calibration run of the same network (:data:`CALIBRATION`: longer, a higher
     learning rate, a smaller batch): its epochs, peak learning rate, batch size, single-thread
     training hours and ``metric`` on the whole validation split."""
     calibrated = calibration_file(manifest_path)
     if not calibrated.is_file():
         raise ReferenceModelError(f"{relpath(calibrated)} is missing: run `{COMMAND} "
                                   "--calibrate` to train the calibration runs")
+    model = RUNS[f"{recipe}-seed0"]["model"]
     recorded = read_manifest(calibrated)["runs"]
     rows = []
-    for source, names in ((manifest_file(manifest_path), ["fcn8s-seed0", "fcn8s-x2"]),
-                          (calibrated, [n for n in CALIBRATION if n in recorded])):
+    for source, names in ((manifest_file(manifest_path), [f"{recipe}-seed0", f"{recipe}-x2"]),
+                          (calibrated, [n for n, cfg in CALIBRATION.items()
+                                        if n in recorded and cfg["model"] == model])):
         runs = read_manifest(source)["runs"]
         for name in names:
             cfg = runs[name]["config"]

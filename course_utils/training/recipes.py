@@ -75,16 +75,19 @@ RUNS: dict[str, dict] = {  # in the order they train: the encoder, then the most
 }
 for _name in SHIPPED:
     RUNS[_name]["ship"] = True
-# How far the 32-epoch recipe is from converged, measured on FCN-8s seed 0 (its runs at 32 and 64
-# epochs are fcn8s-seed0 and fcn8s-x2): four and eight times the epochs, a three times higher
-# peak learning rate, and half the batch (twice the steps). Trained by ``python -m
+# How far the 32-epoch recipe is from converged, measured on seed 0 (each recipe's runs at 32 and
+# 64 epochs are <recipe>-seed0 and <recipe>-x2). FCN-8s: four and eight times the epochs, a three
+# times higher peak learning rate, and half the batch (twice the steps); U-Net-R18, the furthest
+# from converged at 64 epochs: four times the epochs. Trained by ``python -m
 # course_utils.reference --calibrate`` into their own manifest; not part of ``make reference``.
+CALIBRATED = ("fcn8s", "unet-resnet18")  # the recipes the calibration runs come from
 CALIBRATION: dict[str, dict] = {
     "calib-fcn8s-x4": _run(FCN8S, 4 * EPOCHS),
     "calib-fcn8s-x8": _run(FCN8S, 8 * EPOCHS),
     "calib-fcn8s-lr3x": _run(FCN8S, lr=3 * SEGMENT["lr"]),
     "calib-fcn8s-lr3x-x2": _run(FCN8S, 2 * EPOCHS, lr=3 * SEGMENT["lr"]),
     "calib-fcn8s-batch4": _run(FCN8S, batch_size=SEGMENT["batch_size"] // 2),
+    "calib-unet-resnet18-x4": _run(MODELS["unet-resnet18"], 4 * EPOCHS),
 }
 
 
