@@ -111,14 +111,15 @@ def test_calibration_lists_seed0_then_each_recorded_calibration_run_of_that_netw
         save_counts(_run_counts(0, 0.4 / (i + 1)), tmp_path / COUNTS_DIR / f"{name}.npz")
     for file, names in (("manifest.json", recorded[:2] + unet[:2]),
                         ("calibration.json", recorded[2:] + unet[2:])):
-        runs = {n: {"config": configs[n], "history": [{"seconds": 1800.0}] * 2} for n in names}
+        runs = {n: {"config": configs[n], "history": [{"seconds": t} for t in (20.0, 90.0, 30.0)]}
+                for n in names}
         (tmp_path / file).write_text(json.dumps({"format": FORMAT, "runs": runs}))
     rows = compare.calibration(manifest_path=tmp_path / "manifest.json")
     assert [r["run"] for r in rows] == recorded
     assert [r["epochs"] for r in rows] == [configs[n]["epochs"] for n in recorded]
     assert [(r["lr"], r["batch_size"]) for r in rows] == [
         (configs[n]["lr"], configs[n]["batch_size"]) for n in recorded]
-    assert all(r["hours"] == 1.0 for r in rows)
+    assert all(r["epoch_seconds"] == 30.0 for r in rows)  # the median: one slow epoch ignored
     by_hand = [float(comparison.score(_run_counts(0, 0.4 / (i + 1)))) for i in range(7)]
     assert [r["miou"] for r in rows] == pytest.approx(by_hand[:4])
     rows = compare.calibration("boundary_iou", "unet-resnet18", tmp_path / "manifest.json")

@@ -67,8 +67,9 @@ def doubled(recipe: str, metric: str = "miou", manifest_path=None) -> dict:
 def calibration(metric: str = "miou", recipe: str = "fcn8s", manifest_path=None) -> list[dict]:
     """Seed 0 of ``recipe`` at 32 and 64 epochs (``<recipe>-seed0``, ``<recipe>-x2``), then
     each recorded calibration run of the same network (:data:`CALIBRATION`: longer, a higher
-    learning rate, a smaller batch): its epochs, peak learning rate, batch size, single-thread
-    training hours and ``metric`` on the whole validation split."""
+    learning rate, a smaller batch): its epochs, peak learning rate, batch size, median epoch
+    time on one thread (seconds; the epochs' recorded times, which vary with what else the
+    machine ran) and ``metric`` on the whole validation split."""
     calibrated = calibration_file(manifest_path)
     if not calibrated.is_file():
         raise ReferenceModelError(f"{relpath(calibrated)} is missing: run `{COMMAND} "
@@ -84,7 +85,8 @@ def calibration(metric: str = "miou", recipe: str = "fcn8s", manifest_path=None)
             cfg = runs[name]["config"]
             rows.append({"run": name, "epochs": cfg["epochs"], "lr": cfg["lr"],
                          "batch_size": cfg["batch_size"],
-                         "hours": sum(h["seconds"] for h in runs[name]["history"]) / 3600,
+                         "epoch_seconds": statistics.median(
+                             h["seconds"] for h in runs[name]["history"]),
                          metric: float(score(load_counts(name, source), metric))})
     return rows
 

@@ -46,7 +46,9 @@ from .manifest import (
 def run_one(name: str, cfg: dict, report, device=None, root=None, ship_dir=None,
             work_dir=None) -> dict:
     """Train and score the run ``name``, calling ``report((name, epoch))`` after each epoch;
-    return its manifest entry (with the file fields when it is shipped)."""
+    return its manifest entry (with the file fields when it is shipped). Its ``seconds`` are
+    this call's wall time: a run resumed from a checkpoint counts only what it resumed, while
+    each epoch's own time stays in its ``history``."""
     cfg = copy.deepcopy(cfg)
     device = torch.device(device or runtime.device())
     if device.type == "cpu":
