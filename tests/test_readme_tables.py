@@ -35,7 +35,7 @@ def test_calibration_table_lists_every_calibration_run_and_each_doublings_gain()
     from course_utils.reference.manifest import calibration_file
 
     manifest, calibration = read_manifest(), read_manifest(calibration_file())
-    text = readme_tables.calibration_table(manifest, calibration)
+    text = readme_tables.calibration_table()
     for name, entry in calibration["runs"].items():
         row = next(line for line in text.splitlines() if line.startswith(f"| {name} |"))
         assert f"| {entry['config']['epochs']} |" in row

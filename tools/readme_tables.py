@@ -22,10 +22,9 @@ from pathlib import Path
 from course_utils.classroom import rewrite_block
 from course_utils.data import MINI_VOC_DIR
 from course_utils.data.synth import stats, stats_markdown
-from course_utils.reference import read_manifest
-from course_utils.reference.manifest import calibration_file
+from course_utils.reference import compare, read_manifest
 from course_utils.runtime import REPO_ROOT, relpath
-from course_utils.training.recipes import CALIBRATED
+from course_utils.training.recipes import CALIBRATED, RUNS
 
 README = REPO_ROOT / "data" / "README.md"
 STATS = ("<!-- STATS -->", "<!-- /STATS -->")
@@ -93,29 +92,28 @@ def reference_table(manifest: dict) -> str:
     return "\n".join(lines)
 
 
-def calibration_table(manifest: dict, calibration: dict) -> str:
-    """For each calibrated recipe, seed 0 at 32 and 64 epochs (from ``manifest``), then its
-    recorded calibration runs: what each changes and scores, and each doubling's gain."""
+def calibration_table(manifest_path=None) -> str:
+    """For each calibrated recipe, its rows of :func:`course_utils.reference.compare.calibration`
+    (seed 0 at 32 and 64 epochs, then its calibration runs): what each changes and scores, and
+    each doubling's gain. Epoch times are medians: the recorded times vary with the load."""
     lines = ["| run | model | epochs | peak lr | batch | val mIoU | boundary IoU | "
-             "training minutes |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+             "median s/epoch |", "|---|---|---:|---:|---:|---:|---:|---:|"]
     gains = []
     for recipe in CALIBRATED:
-        base = manifest["runs"][f"{recipe}-seed0"]
-        rows = [(n, manifest["runs"][n]) for n in (f"{recipe}-seed0", f"{recipe}-x2")]
-        rows += [(n, e) for n, e in calibration["runs"].items()
-                 if e["config"]["model"] == base["config"]["model"]]
-        for name, e in rows:
-            c, v = e["config"], e["val"]
-            lines.append(f"| {name} | {MODEL_NAMES[c['model']['name']](c['model'])} | "
-                         f"{c['epochs']} | {c['lr']:g} | {c['batch_size']} | {v['miou']:.3f} | "
-                         f"{v['boundary_iou']:.3f} | {training_minutes(e):.0f} |")
-        same = [(e["config"]["epochs"], e["val"]["miou"]) for _, e in rows
-                if (e["config"]["lr"], e["config"]["batch_size"])
-                == (base["config"]["lr"], base["config"]["batch_size"])]
-        steps = sorted(same)
-        gains.append(f"{MODEL_NAMES[base['config']['model']['name']](base['config']['model'])} "
-                     + ", ".join(f"{a} -> {b} epochs {mb - ma:+.3f}"
-                                 for (a, ma), (b, mb) in zip(steps, steps[1:], strict=False)))
+        spec = RUNS[f"{recipe}-seed0"]["model"]
+        model = MODEL_NAMES[spec["name"]](spec)
+        rows = compare.calibration("miou", recipe, manifest_path)
+        edges = compare.calibration("boundary_iou", recipe, manifest_path)
+        for r, edge in zip(rows, edges, strict=True):
+            lines.append(f"| {r['run']} | {model} | {r['epochs']} | {r['lr']:g} | "
+                         f"{r['batch_size']} | {r['miou']:.3f} | {edge['boundary_iou']:.3f} | "
+                         f"{r['epoch_seconds']:.0f} |")
+        base = (rows[0]["lr"], rows[0]["batch_size"])
+        steps = sorted((r["epochs"], r["miou"]) for r in rows
+                       if (r["lr"], r["batch_size"]) == base)
+        gains.append(f"{model} " + ", ".join(
+            f"{a} -> {b} epochs {mb - ma:+.3f}"
+            for (a, ma), (b, mb) in zip(steps, steps[1:], strict=False)))
     return "\n".join(lines + ["", "Val mIoU gained by each doubling of the epochs: "
                                + "; ".join(gains) + "."])
 
@@ -162,8 +160,7 @@ def blocks(baselines: bool = False, root=MINI_VOC_DIR, manifest: dict | None = N
     """The body of every generated block, keyed by its markers."""
     out = {STATS: stats_markdown(stats(root)),
            REFERENCE: reference_table(manifest or read_manifest()),
-           CALIBRATION: calibration_table(manifest or read_manifest(),
-                                          read_manifest(calibration_file())),
+           CALIBRATION: calibration_table(),
            GPU: gpu_table(json.loads(gpu.read_text()) if gpu.exists() else None)}
     if baselines:
         from course_utils.metrics import baselines as colour
