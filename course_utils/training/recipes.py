@@ -77,8 +77,8 @@ for _name in SHIPPED:
     RUNS[_name]["ship"] = True
 # How far the 32-epoch recipe is from converged, measured on seed 0 (each recipe's runs at 32 and
 # 64 epochs are <recipe>-seed0 and <recipe>-x2). FCN-8s: four and eight times the epochs, a three
-# times higher peak learning rate, and half the batch (twice the steps); U-Net-R18, the furthest
-# from converged at 64 epochs: four times the epochs. Trained by ``python -m
+# times higher peak learning rate, and half the batch (twice the steps); U-Net-R18, the compared
+# recipe whose doubled run gains most: four times the epochs. Trained by ``python -m
 # course_utils.reference --calibrate`` into their own manifest; not part of ``make reference``.
 CALIBRATED = ("fcn8s", "unet-resnet18")  # the recipes the calibration runs come from
 CALIBRATION: dict[str, dict] = {
